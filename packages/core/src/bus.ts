@@ -1,0 +1,281 @@
+// The bus: what a service uses. It publishes events, sends commands (directly, or through the
+// outbox inside the caller's transaction) and subscribes typed handlers, composing the
+// publisher and consumer pipelines over one transport.
+import { type Codecs, createCodecs } from './codec.js';
+import type { ConsumeMiddleware } from './consumer/consume-context.js';
+import { createDeliveryHandler } from './consumer/delivery-handler.js';
+import type { HandlerRegistration } from './consumer/handler-registration.js';
+import type { IdempotencyOptions } from './consumer/idempotency-step.js';
+import type { UnhandledPolicy } from './consumer/route-step.js';
+import type { OutboxStore } from './contracts/outbox-store.js';
+import type { OutgoingMessage, Subscription, Transport } from './contracts/transport.js';
+import type { MessageKind } from './envelope.js';
+import { CapabilityError, ClosedError, ConfigurationError, OwnershipError } from './errors.js';
+import { currentMessageContext } from './message-context.js';
+import type {
+  CommandDefinition,
+  EventDefinition,
+  InputOf,
+  MessageDefinition,
+} from './message-definition.js';
+import { type BusObserver, notifyAll } from './observer.js';
+import {
+  type ClaimCheckOptions,
+  claimCheckOffload,
+  type PublishMiddleware,
+} from './publisher/claim-check-offload.js';
+import { type MessageOptions, prepareMessage } from './publisher/prepare-message.js';
+import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js';
+
+/** Options of `createBus`. */
+export interface BusOptions<TTransaction = never> {
+  /** This service's (boundary's) name: the `source` of what it emits and the owner it checks. */
+  readonly service: string;
+  readonly transport: Transport;
+  /** Where `publish`/`send` with a `transaction` write. */
+  readonly outbox?: OutboxStore<TTransaction>;
+  /** Offload large bodies to a payload store (and resolve references when consuming). */
+  readonly claimCheck?: ClaimCheckOptions;
+  /** Dedupe consumed messages. */
+  readonly idempotency?: IdempotencyOptions;
+  /** Retry policy of every subscription. */
+  readonly retry?: RetryPolicyOptions;
+  /** Data codecs; the first one encodes what this bus emits. @default JSON, then raw bytes */
+  readonly codecs?: Codecs;
+  /** Consumer middleware around every handler (after decode, claim check, routing and dedupe). */
+  readonly middleware?: readonly ConsumeMiddleware[];
+  /** Publisher middleware, run after the claim check. */
+  readonly publishMiddleware?: readonly PublishMiddleware[];
+  /** Told about every message published, consumed, retried or dead-lettered. */
+  readonly observers?: readonly BusObserver[];
+}
+
+/** Per-call options of `publish` and `send`. */
+export interface EmitOptions<TTransaction> extends MessageOptions {
+  /** Write to the outbox inside this transaction instead of the transport: the message exists if and only if the transaction commits. */
+  readonly transaction?: TTransaction;
+}
+
+/** Options of `subscribe`. */
+export interface SubscribeHandlersOptions {
+  /** Consumer group / queue owner name. @default the bus's service name */
+  readonly name?: string;
+  /** Handlers created with `on(definition, handler)`, one per message type. */
+  readonly handlers: readonly HandlerRegistration[];
+  /** Messages of other types arriving here. @default 'dead-letter' */
+  readonly unhandled?: UnhandledPolicy;
+  /** Deliveries handled at once (per-key order is kept). @default 1 */
+  readonly concurrency?: number;
+  /** Where a new consumer group starts. @default 'earliest' */
+  readonly startAt?: 'earliest' | 'latest';
+}
+
+/** A service's handle on the messaging system. */
+export interface Bus<TTransaction = never> {
+  readonly service: string;
+  /**
+   * Publishes an event this service owns. Inside a handler the event is held back until the
+   * handler succeeds; with `transaction` it goes to the outbox.
+   * @throws OwnershipError when another service owns the event; ValidationError for invalid data.
+   */
+  publish<D extends EventDefinition<unknown, unknown>>(
+    definition: D,
+    data: InputOf<D>,
+    options?: EmitOptions<TTransaction>,
+  ): Promise<void>;
+  /**
+   * Sends a command to the one service that owns it, with the same buffering and outbox rules as `publish`.
+   * @throws CapabilityError when the transport cannot give commands a single owner.
+   */
+  send<D extends CommandDefinition<unknown, unknown>>(
+    definition: D,
+    data: InputOf<D>,
+    options?: EmitOptions<TTransaction>,
+  ): Promise<void>;
+  /**
+   * Starts handling messages. Events: a consumer group per `name`. Commands: only the owner of a
+   * command may handle it.
+   * @throws OwnershipError, ConfigurationError or CapabilityError at start-up.
+   */
+  subscribe(options: SubscribeHandlersOptions): Promise<Subscription>;
+  /** Closes this bus's subscriptions (the transport stays open: its owner closes it). */
+  close(): Promise<void>;
+}
+
+export function createBus<TTransaction = never>(
+  options: BusOptions<TTransaction>,
+): Bus<TTransaction> {
+  const {
+    service,
+    transport,
+    outbox,
+    claimCheck,
+    idempotency,
+    middleware,
+    observers = [],
+  } = options;
+  if (!service)
+    throw new ConfigurationError(
+      'createBus needs a service name: it becomes the source of every message.',
+    );
+  if (!transport)
+    throw new ConfigurationError(
+      'createBus needs a transport, for example createInMemoryTransport().',
+    );
+  const codecs = options.codecs ?? createCodecs();
+  const retryPolicy = createRetryPolicy(options.retry);
+  const publishSteps = [
+    ...(claimCheck ? [claimCheckOffload(claimCheck)] : []),
+    ...(options.publishMiddleware ?? []),
+  ];
+  const subscriptions = new Set<Subscription>();
+  let closed = false;
+
+  const emit = async (
+    kind: MessageKind,
+    definition: MessageDefinition,
+    data: unknown,
+    emitOptions: EmitOptions<TTransaction> = {},
+  ) => {
+    if (closed) throw new ClosedError(`Bus of "${service}"`);
+    if (definition.kind !== kind) {
+      throw new ConfigurationError(
+        `"${definition.type}" is ${definition.kind === 'event' ? 'an event' : 'a command'}: use ${definition.kind === 'event' ? 'publish' : 'send'}().`,
+      );
+    }
+    if (kind === 'event' && definition.owner !== service) {
+      throw new OwnershipError(
+        `"${definition.type}" is owned by "${definition.owner}": only that service publishes it, "${service}" may subscribe to it.`,
+      );
+    }
+    if (kind === 'command' && !transport.capabilities.commands) {
+      throw new CapabilityError(
+        `The ${transport.name} transport cannot give command "${definition.type}" a single owner: send commands over a queue transport such as @eda/rabbitmq.`,
+      );
+    }
+    const { transaction, ...messageOptions } = emitOptions;
+    let message: OutgoingMessage = await prepareMessage(
+      service,
+      codecs.default,
+      definition,
+      data,
+      messageOptions,
+    );
+    for (const step of publishSteps) message = await step(message);
+    if (transaction !== undefined) {
+      if (!outbox)
+        throw new ConfigurationError(
+          `A transaction was given for "${definition.type}" but the bus of "${service}" has no outbox store.`,
+        );
+      await outbox.add(transaction, [message]);
+      notifyAll(observers, {
+        kind: 'published',
+        service,
+        message: message.attributes,
+        via: 'outbox',
+      });
+      return;
+    }
+    const deliver = async () => {
+      await (kind === 'event' ? transport.publish([message]) : transport.send([message]));
+      notifyAll(observers, {
+        kind: 'published',
+        service,
+        message: message.attributes,
+        via: 'transport',
+      });
+    };
+    const handling = currentMessageContext();
+    if (handling) handling.outgoing.add(deliver);
+    else await deliver();
+  };
+
+  const subscribeKind = async (
+    kind: MessageKind,
+    registrations: HandlerRegistration[],
+    subscribeOptions: SubscribeHandlersOptions,
+  ) => {
+    const name = subscribeOptions.name ?? service;
+    const handler = createDeliveryHandler({
+      service,
+      subscription: name,
+      registrations: new Map(registrations.map((r) => [r.definition.type, r])),
+      unhandled: subscribeOptions.unhandled ?? 'dead-letter',
+      codecs,
+      retryPolicy,
+      payloadStore: claimCheck?.store,
+      maxPayloadBytes: claimCheck?.maxBytes ?? 100 * 1024 * 1024,
+      idempotency,
+      middleware,
+      observers,
+    });
+    return transport.subscribe(
+      {
+        name,
+        kind,
+        types: registrations.map((r) => r.definition.type),
+        ...(subscribeOptions.startAt === undefined ? {} : { startAt: subscribeOptions.startAt }),
+        ...(subscribeOptions.concurrency === undefined
+          ? {}
+          : { concurrency: subscribeOptions.concurrency }),
+      },
+      handler,
+    );
+  };
+
+  return {
+    service,
+    publish: (definition, data, emitOptions) => emit('event', definition, data, emitOptions),
+    send: (definition, data, emitOptions) => emit('command', definition, data, emitOptions),
+
+    async subscribe(subscribeOptions) {
+      if (closed) throw new ClosedError(`Bus of "${service}"`);
+      const { handlers } = subscribeOptions;
+      if (!handlers?.length)
+        throw new ConfigurationError(
+          `subscribe() of "${service}" needs at least one handler: handlers: [on(Definition, handler)].`,
+        );
+      const seen = new Set<string>();
+      for (const { definition } of handlers) {
+        if (seen.has(definition.type))
+          throw new ConfigurationError(
+            `subscribe() of "${service}" has two handlers for "${definition.type}": register one per type.`,
+          );
+        seen.add(definition.type);
+        if (definition.kind === 'command' && definition.owner !== service) {
+          throw new OwnershipError(
+            `Command "${definition.type}" is owned by "${definition.owner}": only that service handles it; "${service}" may send it.`,
+          );
+        }
+      }
+      const events = handlers.filter((h) => h.definition.kind === 'event');
+      const commands = handlers.filter((h) => h.definition.kind === 'command');
+      if (commands.length && !transport.capabilities.commands) {
+        throw new CapabilityError(
+          `The ${transport.name} transport cannot give commands a single owner, so "${service}" cannot handle ${commands.map((c) => c.definition.type).join(', ')} over it.`,
+        );
+      }
+      const parts: Subscription[] = [];
+      try {
+        if (events.length) parts.push(await subscribeKind('event', events, subscribeOptions));
+        if (commands.length) parts.push(await subscribeKind('command', commands, subscribeOptions));
+      } catch (error) {
+        await Promise.all(parts.map((p) => p.close()));
+        throw error;
+      }
+      const subscription: Subscription = {
+        async close() {
+          subscriptions.delete(subscription);
+          await Promise.all(parts.map((p) => p.close()));
+        },
+      };
+      subscriptions.add(subscription);
+      return subscription;
+    },
+
+    async close() {
+      closed = true;
+      await Promise.all([...subscriptions].map((s) => s.close()));
+    },
+  };
+}

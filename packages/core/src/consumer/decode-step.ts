@@ -1,0 +1,33 @@
+// Decode: checks the envelope attributes and decodes the body by its content type. A message
+// that fails here can never succeed, so it is dead-lettered at once.
+import type { Codecs } from '../codec.js';
+import { parseAttributes } from '../envelope.js';
+import { DecodeError, EdaError } from '../errors.js';
+import type { ConsumeMiddleware } from './consume-context.js';
+
+export function decodeStep(codecs: Codecs): ConsumeMiddleware {
+  return async (context, next) => {
+    const { delivery } = context;
+    const attributes = parseAttributes(delivery.attributes);
+    if (attributes.dataref !== undefined) {
+      // The data lives in the payload store; the claim-check step fills it in.
+      context.envelope = attributes;
+      return next();
+    }
+    let data: unknown;
+    if (delivery.body.byteLength > 0) {
+      const codec = codecs.forContentType(attributes.datacontenttype);
+      try {
+        data = codec.decode(delivery.body);
+      } catch (cause) {
+        if (EdaError.isInstance(cause)) throw cause;
+        throw new DecodeError(
+          `Body of message ${attributes.id} ("${attributes.type}") is not valid ${codec.contentType}: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
+    }
+    context.envelope = data === undefined ? attributes : { ...attributes, data };
+    return next();
+  };
+}

@@ -1,0 +1,118 @@
+// Assembles the consumer pipeline for one subscription and turns its result into a
+// disposition: ack on success, otherwise retry by policy (immediate, then delayed), then
+// dead-letter with the reason. Decoding happens once, outside the retries: a message that
+// cannot be decoded goes to dead-letter at once.
+import type { Codecs } from '../codec.js';
+import type { PayloadStore } from '../contracts/payload-store.js';
+import type { Delivery, DeliveryHandler, Disposition } from '../contracts/transport.js';
+import { type BusObserver, notifyAll } from '../observer.js';
+import { dispositionForFailure, type RetryPolicy } from '../retry-policy.js';
+import { claimCheckStep } from './claim-check-step.js';
+import {
+  type ConsumeContext,
+  type ConsumeMiddleware,
+  composeMiddleware,
+} from './consume-context.js';
+import { decodeStep } from './decode-step.js';
+import type { HandlerRegistration } from './handler-registration.js';
+import { handlerStep } from './handler-step.js';
+import { type IdempotencyOptions, idempotencyStep } from './idempotency-step.js';
+import { routeStep, type UnhandledPolicy } from './route-step.js';
+
+/** Everything one subscription's pipeline needs. */
+export interface DeliveryHandlerOptions {
+  readonly service: string;
+  readonly subscription: string;
+  readonly registrations: ReadonlyMap<string, HandlerRegistration>;
+  readonly unhandled: UnhandledPolicy;
+  readonly codecs: Codecs;
+  readonly retryPolicy: RetryPolicy;
+  readonly payloadStore?: PayloadStore | undefined;
+  readonly maxPayloadBytes?: number | undefined;
+  readonly idempotency?: IdempotencyOptions | undefined;
+  /** User middleware, run after routing and dedupe, around the handler. */
+  readonly middleware?: readonly ConsumeMiddleware[] | undefined;
+  readonly observers: readonly BusObserver[];
+}
+
+export function createDeliveryHandler(options: DeliveryHandlerOptions): DeliveryHandler {
+  const { service, subscription, retryPolicy, observers } = options;
+  const decode = composeMiddleware([decodeStep(options.codecs)]);
+  const processMessage = composeMiddleware([
+    claimCheckStep({
+      store: options.payloadStore,
+      codecs: options.codecs,
+      ...(options.maxPayloadBytes === undefined ? {} : { maxBytes: options.maxPayloadBytes }),
+    }),
+    routeStep(options.registrations, options.unhandled),
+    ...(options.idempotency ? [idempotencyStep(options.idempotency)] : []),
+    ...(options.middleware ?? []),
+    handlerStep(),
+  ]);
+
+  const fail = (context: ConsumeContext, error: unknown): Disposition => {
+    const disposition = dispositionForFailure(
+      retryPolicy,
+      error,
+      context.delivery.attempt,
+      subscription,
+    );
+    const message = context.envelope;
+    if (disposition.type === 'retry') {
+      notifyAll(observers, {
+        kind: 'retry',
+        service,
+        subscription,
+        message,
+        attempt: context.delivery.attempt,
+        delayMs: disposition.delayMs,
+        reason: disposition.reason,
+      });
+    } else if (disposition.type === 'dead-letter') {
+      notifyAll(observers, {
+        kind: 'dead-lettered',
+        service,
+        subscription,
+        message,
+        reason: disposition.reason,
+      });
+    }
+    return disposition;
+  };
+
+  return async (delivery: Delivery): Promise<Disposition> => {
+    const context: ConsumeContext = {
+      delivery,
+      subscription,
+      envelope: undefined,
+      registration: undefined,
+      outcome: undefined,
+    };
+    try {
+      await decode(context);
+    } catch (error) {
+      return fail(context, error);
+    }
+    const decoded = context.envelope!;
+    for (let tryIndex = 0; ; tryIndex++) {
+      context.envelope = decoded;
+      context.registration = undefined;
+      context.outcome = undefined;
+      try {
+        await processMessage(context);
+        notifyAll(observers, {
+          kind: 'consumed',
+          service,
+          subscription,
+          message: context.envelope,
+          outcome: context.outcome ?? 'handled',
+          attempt: delivery.attempt,
+        });
+        return { type: 'ack' };
+      } catch (error) {
+        if (tryIndex >= retryPolicy.immediateRetries || !retryPolicy.isRetryable(error))
+          return fail(context, error);
+      }
+    }
+  };
+}

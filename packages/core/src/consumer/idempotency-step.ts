@@ -1,0 +1,113 @@
+// Idempotent consumer: claim the message before the handler, complete the claim after success,
+// release it after failure so the retry is processed (a dedupe that never releases would drop
+// every retry).
+import type { IdempotencyStore } from '../contracts/idempotency-store.js';
+import type { Envelope } from '../envelope.js';
+import { DecodeError, InProgressError, UnavailableError } from '../errors.js';
+import type { ConsumeMiddleware } from './consume-context.js';
+import type { DedupeMode } from './handler-registration.js';
+
+/** Options of the idempotency step (the bus's `idempotency` option). */
+export interface IdempotencyOptions {
+  readonly store: IdempotencyStore;
+  /** How long a claim stays exclusive if its consumer dies. Longer than your slowest handler. @default 60000 */
+  readonly leaseMs?: number;
+  /** How long completed message ids are remembered. Longer than any redelivery or outbox re-send. @default 604800000 (7 days) */
+  readonly retentionMs?: number;
+  /** A store call slower than this counts as unavailable. @default 2000 */
+  readonly timeoutMs?: number;
+  /**
+   * When the store is unavailable: `fail-closed` fails the delivery so it is retried later (no
+   * duplicate side effect, more latency); `fail-open` runs the handler without dedupe (the side
+   * effect may happen twice).
+   * @default 'fail-closed'
+   */
+  readonly onUnavailable?: 'fail-closed' | 'fail-open';
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new UnavailableError(`Idempotency store did not answer ${what} within ${timeoutMs} ms.`),
+        ),
+      timeoutMs,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The dedupe key and version of a message for a mode. */
+export function dedupeKey(
+  subscription: string,
+  envelope: Envelope,
+  mode: Exclude<DedupeMode, 'none'>,
+): { key: string; version?: number } {
+  if (mode === 'message-id')
+    return { key: `${subscription}:msg:${envelope.source}:${envelope.id}` };
+  const entity = envelope.subject ?? envelope.partitionkey;
+  if (entity === undefined || envelope.version === undefined) {
+    throw new DecodeError(
+      `Message ${envelope.id} ("${envelope.type}") is handled with entity-version dedupe but has no ${entity === undefined ? 'subject or partitionkey' : 'version'}.`,
+    );
+  }
+  return { key: `${subscription}:entity:${envelope.source}:${entity}`, version: envelope.version };
+}
+
+export function idempotencyStep(options: IdempotencyOptions): ConsumeMiddleware {
+  const {
+    store,
+    leaseMs = 60_000,
+    retentionMs = 7 * 24 * 3600_000,
+    timeoutMs = 2000,
+    onUnavailable = 'fail-closed',
+  } = options;
+  return async (context, next) => {
+    const mode = context.registration?.dedupe ?? 'message-id';
+    if (mode === 'none') return next();
+    const { key, version } = dedupeKey(context.subscription, context.envelope!, mode);
+    let claim: Awaited<ReturnType<IdempotencyStore['claim']>>;
+    try {
+      claim = await withTimeout(
+        store.claim(key, version === undefined ? { leaseMs } : { leaseMs, version }),
+        timeoutMs,
+        'a claim',
+      );
+    } catch (error) {
+      if (onUnavailable === 'fail-open') return next();
+      throw error;
+    }
+    switch (claim.status) {
+      case 'done':
+        context.outcome = 'duplicate';
+        return;
+      case 'stale':
+        context.outcome = 'stale';
+        return;
+      case 'in-progress':
+        throw new InProgressError(
+          `Message ${context.envelope!.id} is being handled by another consumer of "${context.subscription}"; retrying later.`,
+        );
+    }
+    try {
+      await next();
+    } catch (error) {
+      // Best effort: if the release fails, the lease still expires and the retry proceeds then.
+      await withTimeout(store.release(key, claim.token), timeoutMs, 'a release').catch(
+        () => undefined,
+      );
+      throw error;
+    }
+    await withTimeout(
+      store.complete(
+        key,
+        claim.token,
+        version === undefined ? { retentionMs } : { retentionMs, version },
+      ),
+      timeoutMs,
+      'a completion',
+    );
+  };
+}

@@ -1,0 +1,126 @@
+// One error base for the whole toolkit. The Symbol.for marker makes `isInstance` work even when
+// two copies of @eda/core are installed side by side (instanceof would not).
+const marker = Symbol.for('@eda/core.error');
+
+export interface EdaErrorOptions {
+  /** The underlying error, kept for logs and for `error.cause` chains. */
+  cause?: unknown;
+  /**
+   * Whether trying the same message again can succeed. Consumers dead-letter a message at once
+   * when its error is not retryable.
+   * @default true
+   */
+  retryable?: boolean;
+}
+
+/** Base class of every error thrown by @eda packages. */
+export class EdaError extends Error {
+  /** A stable, machine-readable code such as `EDA_DECODE`. Dead-letter headers carry it. */
+  readonly code: string;
+  /** Whether a retry of the same message can succeed. */
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options: EdaErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? true;
+    Object.defineProperty(this, marker, { value: true });
+  }
+
+  /** True for any @eda error, from this copy of the package or another. */
+  static isInstance(value: unknown): value is EdaError {
+    return typeof value === 'object' && value !== null && marker in value;
+  }
+}
+
+/** A factory or function was given options that cannot work. Fix the options; nothing was sent. */
+export class ConfigurationError extends EdaError {
+  constructor(message: string, options: EdaErrorOptions = {}) {
+    super('EDA_CONFIGURATION', message, { ...options, retryable: false });
+  }
+}
+
+/** A received message is not a valid envelope (bad headers, bad body). It is dead-lettered at once. */
+export class DecodeError extends EdaError {
+  constructor(message: string, options: EdaErrorOptions = {}) {
+    super('EDA_DECODE', message, { ...options, retryable: false });
+  }
+}
+
+/** Data does not match the schema of its message definition. */
+export class ValidationError extends EdaError {
+  /** The issues reported by the schema, each with a message and an optional path. */
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(message: string, issues: readonly ValidationIssue[], options: EdaErrorOptions = {}) {
+    super('EDA_VALIDATION', message, { ...options, retryable: false });
+    this.issues = issues;
+  }
+}
+
+/** One problem found by a schema. */
+export interface ValidationIssue {
+  readonly message: string;
+  readonly path?: readonly PropertyKey[];
+}
+
+/** The operation needs a capability that this adapter does not have (for example commands on a log). */
+export class CapabilityError extends EdaError {
+  constructor(message: string, options: EdaErrorOptions = {}) {
+    super('EDA_CAPABILITY', message, { ...options, retryable: false });
+  }
+}
+
+/** A message of a type is published or handled by a boundary that does not own that type. */
+export class OwnershipError extends EdaError {
+  constructor(message: string) {
+    super('EDA_OWNERSHIP', message, { retryable: false });
+  }
+}
+
+/** A claim-check payload is missing, altered, too large or referenced from outside the store's scope. */
+export class PayloadError extends EdaError {
+  constructor(
+    code:
+      | 'EDA_PAYLOAD_MISSING'
+      | 'EDA_PAYLOAD_INTEGRITY'
+      | 'EDA_PAYLOAD_FORGED'
+      | 'EDA_PAYLOAD_TOO_LARGE'
+      | 'EDA_PAYLOAD_UNAVAILABLE',
+    message: string,
+    options: EdaErrorOptions = {},
+  ) {
+    super(code, message, { retryable: code === 'EDA_PAYLOAD_UNAVAILABLE', ...options });
+  }
+}
+
+/** A dependency (broker, store) could not be reached or answered too late. Retrying later may work. */
+export class UnavailableError extends EdaError {
+  constructor(message: string, options: EdaErrorOptions = {}) {
+    super('EDA_UNAVAILABLE', message, { ...options, retryable: true });
+  }
+}
+
+/** The handler's message was claimed by another consumer that is still working on it; try later. */
+export class InProgressError extends EdaError {
+  constructor(message: string) {
+    super('EDA_IN_PROGRESS', message, { retryable: true });
+  }
+}
+
+/** The component was closed; create a new one. */
+export class ClosedError extends EdaError {
+  constructor(what: string) {
+    super('EDA_CLOSED', `${what} is closed: create a new one to continue.`, { retryable: false });
+  }
+}
+
+/** Human-readable text of any thrown value, for logs and dead-letter reasons. */
+export function describeError(error: unknown): { type: string; code: string; message: string } {
+  if (EdaError.isInstance(error))
+    return { type: error.name, code: error.code, message: error.message };
+  if (error instanceof Error)
+    return { type: error.name, code: 'EDA_HANDLER', message: error.message };
+  return { type: typeof error, code: 'EDA_HANDLER', message: String(error) };
+}

@@ -1,0 +1,84 @@
+// The in-memory broker: the state that outlives transport clients (topics, consumer-group
+// offsets, queues, dead letters), so closing a client and opening another loses nothing.
+import type { DeliveryOrigin, Disposition } from '../contracts/transport.js';
+import { deadLetterHeaders } from '../dead-letter-headers.js';
+import { ConfigurationError } from '../errors.js';
+import { getOrCreate } from '../get-or-create.js';
+import { ConsumerGroup, LogTopic, type StoredRecord } from './memory-log.js';
+import { MemoryQueue } from './memory-queue.js';
+
+/** Options of `createInMemoryBroker`. */
+export interface InMemoryBrokerOptions {
+  /** Partitions of each topic. @default 4 */
+  readonly partitions?: number;
+}
+
+/** A dead-lettered message with the reason headers added. */
+export interface InMemoryDeadLetter {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+}
+
+/** Shared state of in-memory transports. */
+export interface InMemoryBroker {
+  readonly partitions: number;
+  topic(name: string): LogTopic;
+  group(name: string, topic: LogTopic, startAt: 'earliest' | 'latest'): ConsumerGroup;
+  queue(name: string): MemoryQueue;
+  /** Dead letters of a subscription (consumer group or queue owner), oldest first. */
+  deadLetters(subscription: string): readonly InMemoryDeadLetter[];
+  /** Committed offsets of a group on a topic, per partition. */
+  committedOffsets(group: string, topic: string): readonly number[] | undefined;
+  /** Simulates a broker restart: every in-flight delivery is abandoned and redelivered. */
+  restart(): void;
+  /** Stops retry timers. */
+  close(): void;
+}
+
+export function createInMemoryBroker(options: InMemoryBrokerOptions = {}): InMemoryBroker {
+  const { partitions = 4 } = options;
+  if (!Number.isSafeInteger(partitions) || partitions < 1) {
+    throw new ConfigurationError(
+      `In-memory broker partitions is ${partitions}: use an integer >= 1.`,
+    );
+  }
+  const topics = new Map<string, LogTopic>();
+  const groups = new Map<string, ConsumerGroup>();
+  const queues = new Map<string, MemoryQueue>();
+  const deadLetters = new Map<string, InMemoryDeadLetter[]>();
+
+  const sinkFor = (
+    record: StoredRecord,
+    disposition: Extract<Disposition, { type: 'dead-letter' }>,
+    origin: DeliveryOrigin,
+  ) => {
+    const list = deadLetters.get(disposition.reason.subscription) ?? [];
+    list.push({
+      headers: { ...record.headers, ...deadLetterHeaders(disposition.reason, origin) },
+      body: record.body,
+    });
+    deadLetters.set(disposition.reason.subscription, list);
+  };
+
+  return {
+    partitions,
+    topic: (name) => getOrCreate(topics, name, () => new LogTopic(name, partitions)),
+    group(name, topic, startAt) {
+      return getOrCreate(
+        groups,
+        `${name}\u0000${topic.name}`,
+        () => new ConsumerGroup(name, topic, startAt, sinkFor),
+      );
+    },
+    queue: (name) => getOrCreate(queues, name, () => new MemoryQueue(name, sinkFor)),
+    deadLetters: (subscription) => deadLetters.get(subscription) ?? [],
+    committedOffsets: (group, topic) => groups.get(`${group}\u0000${topic}`)?.committed,
+    restart() {
+      for (const group of groups.values()) group.restart();
+      for (const queue of queues.values()) queue.restart();
+    },
+    close() {
+      for (const queue of queues.values()) queue.close();
+    },
+  };
+}

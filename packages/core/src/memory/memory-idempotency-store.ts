@@ -1,0 +1,86 @@
+// The in-memory idempotency store: atomic claims (single-threaded JavaScript makes each call
+// atomic), leases, retention, fencing tokens and a version guard.
+import { randomUUID } from 'node:crypto';
+import type { ClaimResult, IdempotencyStore } from '../contracts/idempotency-store.js';
+
+interface Entry {
+  state: 'in-progress' | 'done' | 'free';
+  token: string;
+  /** Lease end (in-progress) or retention end (done). */
+  expiresAt: number;
+  /** Last completed entity version, for version-guarded keys. */
+  appliedVersion: number | undefined;
+}
+
+export interface InMemoryIdempotencyStore extends IdempotencyStore {
+  /** Number of keys held (for tests of retention). */
+  size(): number;
+}
+
+export function createInMemoryIdempotencyStore(
+  options: { now?: () => number } = {},
+): InMemoryIdempotencyStore {
+  const { now = Date.now } = options;
+  const entries = new Map<string, Entry>();
+
+  const live = (key: string): Entry | undefined => {
+    const entry = entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= now()) {
+      if (entry.appliedVersion === undefined || entry.state === 'done') {
+        entries.delete(key);
+        return undefined;
+      }
+      entry.state = 'free'; // an expired lease on a versioned key keeps its applied version
+    }
+    return entry;
+  };
+
+  const claim: IdempotencyStore['claim'] = async (key, { leaseMs, version }) => {
+    const entry = live(key);
+    if (
+      version !== undefined &&
+      entry?.appliedVersion !== undefined &&
+      version <= entry.appliedVersion
+    ) {
+      return { status: 'stale', appliedVersion: entry.appliedVersion };
+    }
+    if (entry?.state === 'in-progress') return { status: 'in-progress' };
+    if (entry?.state === 'done' && version === undefined) return { status: 'done' };
+    const token = randomUUID();
+    entries.set(key, {
+      state: 'in-progress',
+      token,
+      expiresAt: now() + leaseMs,
+      appliedVersion: entry?.appliedVersion,
+    });
+    return { status: 'claimed', token };
+  };
+
+  return {
+    capabilities: { leases: true, versionGuard: true, retention: true, persistent: false },
+    claim,
+    async claimMany(keys, options) {
+      const results: ClaimResult[] = [];
+      for (const key of keys) results.push(await claim(key, options));
+      return results;
+    },
+    async complete(key, token, { retentionMs, version }) {
+      const entry = live(key);
+      if (entry?.state !== 'in-progress' || entry.token !== token) return false;
+      entry.state = 'done';
+      entry.expiresAt = now() + retentionMs;
+      if (version !== undefined)
+        entry.appliedVersion = Math.max(version, entry.appliedVersion ?? version);
+      return true;
+    },
+    async release(key, token) {
+      const entry = live(key);
+      if (entry?.state !== 'in-progress' || entry.token !== token) return false;
+      if (entry.appliedVersion === undefined) entries.delete(key);
+      else entry.state = 'free';
+      return true;
+    },
+    size: () => entries.size,
+  };
+}

@@ -1,0 +1,175 @@
+// The in-memory outbox store, with real transactions: rows exist only once their transaction
+// commits, and a commit-order fence keeps the relay from passing a row whose transaction is
+// still open (so a late commit is never skipped and per-aggregate order holds).
+import type { OutboxClaimOptions, OutboxRecord, OutboxStore } from '../contracts/outbox-store.js';
+import type { OutgoingMessage } from '../contracts/transport.js';
+import { ConfigurationError } from '../errors.js';
+
+/** An in-memory transaction handle. */
+export interface InMemoryTransaction {
+  readonly id: number;
+  /** Makes the transaction's rows visible. */
+  commit(): void;
+  /** Discards the transaction's rows. */
+  rollback(): void;
+}
+
+/** A row as the store keeps it (for inspection in tests). */
+export interface InMemoryOutboxRow {
+  readonly seq: number;
+  readonly message: OutgoingMessage;
+  readonly transactionId: number;
+  committed: boolean;
+  status: 'pending' | 'published' | 'dead';
+  attempts: number;
+  leaseUntil: number;
+  availableAt: number;
+  publishedAt: number | undefined;
+  lastError: string | undefined;
+}
+
+export interface InMemoryOutboxStore extends OutboxStore<InMemoryTransaction> {
+  /** Opens a transaction; pass it to `bus.publish(..., { transaction })`. */
+  begin(): InMemoryTransaction;
+  /** Runs `fn` in a transaction: committed if it resolves, rolled back if it throws. */
+  transaction<T>(fn: (transaction: InMemoryTransaction) => Promise<T>): Promise<T>;
+  /** Every row, in write order. */
+  rows(): readonly InMemoryOutboxRow[];
+}
+
+export function createInMemoryOutboxStore(): InMemoryOutboxStore {
+  let rows: InMemoryOutboxRow[] = [];
+  const open = new Set<number>();
+  let nextSeq = 1;
+  let nextTransaction = 1;
+  let waiters: Array<() => void> = [];
+  const wake = () => {
+    const current = waiters;
+    waiters = [];
+    for (const resolve of current) resolve();
+  };
+
+  const begin = (): InMemoryTransaction => {
+    const id = nextTransaction++;
+    open.add(id);
+    const finish = (commit: boolean) => {
+      if (!open.delete(id)) throw new ConfigurationError(`Transaction ${id} is already finished.`);
+      if (commit)
+        for (const row of rows)
+          if (row.transactionId === id) row.committed = true;
+          else rows = rows.filter((row) => row.transactionId !== id);
+      wake();
+    };
+    return { id, commit: () => finish(true), rollback: () => finish(false) };
+  };
+
+  return {
+    capabilities: {
+      concurrentRelays: true,
+      orderedPerAggregate: true,
+      notifications: true,
+      persistent: false,
+    },
+    begin,
+    async transaction(fn) {
+      const transaction = begin();
+      try {
+        const result = await fn(transaction);
+        transaction.commit();
+        return result;
+      } catch (error) {
+        transaction.rollback();
+        throw error;
+      }
+    },
+    rows: () => rows,
+
+    async add(transaction, messages) {
+      if (!transaction || !open.has(transaction.id)) {
+        throw new ConfigurationError(
+          'Outbox add() needs an open transaction of this store: use store.begin() or store.transaction(fn).',
+        );
+      }
+      for (const message of messages) {
+        rows.push({
+          seq: nextSeq++,
+          message,
+          transactionId: transaction.id,
+          committed: false,
+          status: 'pending',
+          attempts: 0,
+          leaseUntil: 0,
+          availableAt: 0,
+          publishedAt: undefined,
+          lastError: undefined,
+        });
+      }
+    },
+
+    async claim({ limit, leaseMs }: OutboxClaimOptions) {
+      const now = Date.now();
+      const blocked = new Set<string>();
+      const claimed: OutboxRecord[] = [];
+      for (const row of rows) {
+        if (claimed.length >= limit) break;
+        // The fence: nothing after a row whose transaction is still open.
+        if (!row.committed) break;
+        if (row.status !== 'pending') continue;
+        const aggregate = row.message.attributes.partitionkey;
+        const claimable = row.leaseUntil <= now && row.availableAt <= now;
+        if (!claimable || (aggregate !== undefined && blocked.has(aggregate))) {
+          if (aggregate !== undefined) blocked.add(aggregate);
+          continue;
+        }
+        row.leaseUntil = now + leaseMs;
+        claimed.push({ recordId: String(row.seq), message: row.message, attempts: row.attempts });
+      }
+      return claimed;
+    },
+
+    async complete(records) {
+      const ids = new Set(records.map((r) => Number(r.recordId)));
+      const now = Date.now();
+      for (const row of rows) {
+        if (!ids.has(row.seq)) continue;
+        row.status = 'published';
+        row.publishedAt = now;
+        row.leaseUntil = 0;
+      }
+    },
+
+    async fail(records, { error, maxAttempts, retryAfterMs }) {
+      const ids = new Set(records.map((r) => Number(r.recordId)));
+      const now = Date.now();
+      for (const row of rows) {
+        if (!ids.has(row.seq)) continue;
+        row.attempts += 1;
+        row.lastError = error;
+        row.leaseUntil = 0;
+        if (row.attempts >= maxAttempts) row.status = 'dead';
+        else row.availableAt = now + retryAfterMs;
+      }
+    },
+
+    async purge({ olderThanMs, limit }) {
+      const cutoff = Date.now() - olderThanMs;
+      let purged = 0;
+      rows = rows.filter((row) => {
+        if (purged < limit && row.status === 'published' && (row.publishedAt ?? 0) <= cutoff) {
+          purged += 1;
+          return false;
+        }
+        return true;
+      });
+      return purged;
+    },
+
+    waitForChange(signal) {
+      return new Promise<void>((resolve) => {
+        if (signal.aborted) return resolve();
+        waiters.push(resolve);
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// Builds the wire form of a message from its definition and data: validated data, envelope
+// attributes that inherit the current handler's correlation, causation and trace, and the
+// encoded body.
+import type { Codec } from '../codec.js';
+import type { OutgoingMessage } from '../contracts/transport.js';
+import type { EnvelopeAttributes } from '../envelope.js';
+import { ConfigurationError, EdaError } from '../errors.js';
+import { uuidv7 } from '../ids.js';
+import { currentMessageContext } from '../message-context.js';
+import { type MessageDefinition, validateData } from '../message-definition.js';
+import { childTraceparent, newTraceparent } from '../trace-context.js';
+
+/** Per-message options of `publish` and `send`. */
+export interface MessageOptions {
+  /** Messages with equal keys keep their order (Kafka record key, outbox aggregate). */
+  readonly partitionKey?: string;
+  /** What the message is about, such as an order id. */
+  readonly subject?: string;
+  /** Entity version, for entity-changed events consumed with `dedupe: 'entity-version'`. */
+  readonly version?: number;
+  /** Message id. @default a new UUIDv7 */
+  readonly id?: string;
+  /** Correlation id of the workflow. @default inherited from the message being handled, else the new message's id */
+  readonly correlationId?: string;
+}
+
+/** A message that cannot be encoded with the configured codec. Nothing was sent. */
+export class EncodeError extends EdaError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('EDA_ENCODE', message, { ...options, retryable: false });
+  }
+}
+
+export async function prepareMessage(
+  service: string,
+  codec: Codec,
+  definition: MessageDefinition,
+  data: unknown,
+  options: MessageOptions = {},
+): Promise<OutgoingMessage> {
+  if (
+    options.version !== undefined &&
+    (!Number.isSafeInteger(options.version) || options.version < 0)
+  ) {
+    throw new ConfigurationError(
+      `Entity version ${options.version} of "${definition.type}" is invalid: use a non-negative integer.`,
+    );
+  }
+  const validated = await validateData(definition, data);
+  let body: Uint8Array;
+  try {
+    body = validated === undefined ? new Uint8Array(0) : codec.encode(validated);
+  } catch (cause) {
+    throw new EncodeError(
+      `Data of "${definition.type}" cannot be encoded as ${codec.contentType}: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  const parent = currentMessageContext();
+  const id = options.id ?? uuidv7();
+  const attributes: EnvelopeAttributes = {
+    id,
+    type: definition.type,
+    source: service,
+    specversion: '1.0',
+    time: new Date().toISOString(),
+    kind: definition.kind,
+    datacontenttype: codec.contentType,
+    dataschema: definition.dataschema,
+    correlationid:
+      options.correlationId ?? parent?.message.correlationid ?? parent?.message.id ?? id,
+    traceparent: parent ? childTraceparent(parent.traceparent) : newTraceparent(),
+    ...(parent ? { causationid: parent.message.id } : {}),
+    ...(parent?.tracestate === undefined ? {} : { tracestate: parent.tracestate }),
+    ...(options.subject === undefined ? {} : { subject: options.subject }),
+    ...(options.partitionKey === undefined ? {} : { partitionkey: options.partitionKey }),
+    ...(options.version === undefined ? {} : { version: options.version }),
+  };
+  return { attributes, body };
+}
