@@ -11,12 +11,15 @@ import {
   defineEvent,
   OwnershipError,
   on,
-  readDeadLetterReason,
   type ReceivedMessage,
+  readDeadLetterReason,
   type Transport,
 } from '../src/index.js';
 
-const OrderPlaced = defineEvent<{ orderId: string; total: number }>({ type: 'order.placed', owner: 'orders' });
+const OrderPlaced = defineEvent<{ orderId: string; total: number }>({
+  type: 'order.placed',
+  owner: 'orders',
+});
 const ShipOrder = defineCommand<{ orderId: string }>({ type: 'ship.order', owner: 'shipping' });
 
 function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -47,7 +50,9 @@ describe('bus over the in-memory transport', () => {
         }),
       ],
     });
-    await shipping.subscribe({ handlers: [on(ShipOrder, (message) => void shipped.push(message))] });
+    await shipping.subscribe({
+      handlers: [on(ShipOrder, (message) => void shipped.push(message))],
+    });
     await orders.publish(OrderPlaced, { orderId: 'o-1', total: 42 }, { partitionKey: 'o-1' });
     await until(() => shipped.length === 1);
     expect(placed?.data).toEqual({ orderId: 'o-1', total: 42 });
@@ -62,7 +67,11 @@ describe('bus over the in-memory transport', () => {
   it('does not emit what a failed handler sent, and dead-letters after the configured deliveries', async () => {
     const transport = createInMemoryTransport();
     const orders = createBus({ service: 'orders', transport });
-    const billing = createBus({ service: 'billing', transport, retry: { immediateRetries: 1, maxDeliveries: 3, initialDelayMs: 5 } });
+    const billing = createBus({
+      service: 'billing',
+      transport,
+      retry: { immediateRetries: 1, maxDeliveries: 3, initialDelayMs: 5 },
+    });
     const shipping = createBus({ service: 'shipping', transport });
     let calls = 0;
     let shippedCount = 0;
@@ -80,7 +89,12 @@ describe('bus over the in-memory transport', () => {
     await until(() => transport.broker.deadLetters('billing').length === 1);
     expect(calls).toBe(6); // 3 deliveries x (1 try + 1 immediate retry)
     const reason = readDeadLetterReason(transport.broker.deadLetters('billing')[0]!.headers);
-    expect(reason).toMatchObject({ code: 'EDA_HANDLER', message: 'card declined', attempts: 3, subscription: 'billing' });
+    expect(reason).toMatchObject({
+      code: 'EDA_HANDLER',
+      message: 'card declined',
+      attempts: 3,
+      subscription: 'billing',
+    });
     expect(shippedCount).toBe(0);
     await transport.close();
   });
@@ -88,14 +102,24 @@ describe('bus over the in-memory transport', () => {
   it('refuses to publish an event another service owns and to handle a command another service owns', async () => {
     const transport = createInMemoryTransport();
     const billing = createBus({ service: 'billing', transport });
-    await expect(billing.publish(OrderPlaced, { orderId: 'x', total: 1 })).rejects.toThrow(OwnershipError);
-    await expect(billing.publish(OrderPlaced, { orderId: 'x', total: 1 })).rejects.toThrow(/owned by "orders"/);
-    await expect(billing.subscribe({ handlers: [on(ShipOrder, () => undefined)] })).rejects.toThrow(/owned by "shipping"/);
+    await expect(billing.publish(OrderPlaced, { orderId: 'x', total: 1 })).rejects.toThrow(
+      OwnershipError,
+    );
+    await expect(billing.publish(OrderPlaced, { orderId: 'x', total: 1 })).rejects.toThrow(
+      /owned by "orders"/,
+    );
+    await expect(billing.subscribe({ handlers: [on(ShipOrder, () => undefined)] })).rejects.toThrow(
+      /owned by "shipping"/,
+    );
   });
 
   it('refuses commands on a transport that cannot give them one owner', async () => {
     const inner = createInMemoryTransport();
-    const logOnly: Transport = { ...inner, name: 'log-only', capabilities: { ...inner.capabilities, commands: false } };
+    const logOnly: Transport = {
+      ...inner,
+      name: 'log-only',
+      capabilities: { ...inner.capabilities, commands: false },
+    };
     const orders = createBus({ service: 'orders', transport: logOnly });
     await expect(orders.send(ShipOrder, { orderId: 'x' })).rejects.toThrow(CapabilityError);
   });
@@ -105,11 +129,19 @@ describe('bus over the in-memory transport', () => {
     const outbox = createInMemoryOutboxStore();
     const orders = createBus({ service: 'orders', transport, outbox });
     const seen: string[] = [];
-    await createBus({ service: 'audit', transport }).subscribe({ handlers: [on(OrderPlaced, (m) => void seen.push(m.data.orderId))] });
-    await outbox.transaction((tx) => orders.publish(OrderPlaced, { orderId: 'kept', total: 1 }, { transaction: tx }));
+    await createBus({ service: 'audit', transport }).subscribe({
+      handlers: [on(OrderPlaced, (m) => void seen.push(m.data.orderId))],
+    });
+    await outbox.transaction((tx) =>
+      orders.publish(OrderPlaced, { orderId: 'kept', total: 1 }, { transaction: tx }),
+    );
     await outbox
       .transaction(async (tx) => {
-        await orders.publish(OrderPlaced, { orderId: 'rolled-back', total: 1 }, { transaction: tx });
+        await orders.publish(
+          OrderPlaced,
+          { orderId: 'rolled-back', total: 1 },
+          { transaction: tx },
+        );
         throw new Error('business rule failed');
       })
       .catch(() => undefined);
@@ -124,14 +156,27 @@ describe('bus over the in-memory transport', () => {
     const store = createInMemoryPayloadStore();
     const idempotency = { store: createInMemoryIdempotencyStore() };
     const Big = defineEvent<{ blob: string }>({ type: 'big.thing', owner: 'orders' });
-    const orders = createBus({ service: 'orders', transport, claimCheck: { store, thresholdBytes: 1024 } });
-    const consumer = createBus({ service: 'consumer', transport, claimCheck: { store }, idempotency });
+    const orders = createBus({
+      service: 'orders',
+      transport,
+      claimCheck: { store, thresholdBytes: 1024 },
+    });
+    const consumer = createBus({
+      service: 'consumer',
+      transport,
+      claimCheck: { store },
+      idempotency,
+    });
     const received: string[] = [];
     await consumer.subscribe({ handlers: [on(Big, (m) => void received.push(m.data.blob))] });
     const blob = 'x'.repeat(100_000);
     await orders.publish(Big, { blob }, { id: 'fixed-id' });
     await orders.publish(Big, { blob }, { id: 'fixed-id' }); // a duplicate on the wire
-    await until(() => transport.broker.committedOffsets('consumer', 'big.thing')?.reduce((a, b) => a + b, 0) === 2);
+    await until(
+      () =>
+        transport.broker.committedOffsets('consumer', 'big.thing')?.reduce((a, b) => a + b, 0) ===
+        2,
+    );
     expect(received).toEqual([blob]);
     expect(store.objects.size).toBe(2);
     const record = transport.broker.topic('big.thing').partitions.flat()[0]!;

@@ -9,11 +9,10 @@ export function decodeStep(codecs: Codecs): ConsumeMiddleware {
   return async (context, next) => {
     const { delivery } = context;
     const attributes = parseAttributes(delivery.attributes);
-    if (attributes.dataref !== undefined) {
-      // The data lives in the payload store; the claim-check step fills it in.
-      context.envelope = attributes;
-      return next();
-    }
+    // Set before the body is decoded so a failure is reported with the message's attributes.
+    context.envelope = attributes;
+    // With a dataref the data lives in the payload store; the claim-check step fills it in.
+    if (attributes.dataref !== undefined) return next();
     let data: unknown;
     if (delivery.body.byteLength > 0) {
       const codec = codecs.forContentType(attributes.datacontenttype);

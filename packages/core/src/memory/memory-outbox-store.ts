@@ -54,10 +54,11 @@ export function createInMemoryOutboxStore(): InMemoryOutboxStore {
     open.add(id);
     const finish = (commit: boolean) => {
       if (!open.delete(id)) throw new ConfigurationError(`Transaction ${id} is already finished.`);
-      if (commit)
-        for (const row of rows)
-          if (row.transactionId === id) row.committed = true;
-          else rows = rows.filter((row) => row.transactionId !== id);
+      if (commit) {
+        for (const row of rows) if (row.transactionId === id) row.committed = true;
+      } else {
+        rows = rows.filter((row) => row.transactionId !== id);
+      }
       wake();
     };
     return { id, commit: () => finish(true), rollback: () => finish(false) };

@@ -1,0 +1,38 @@
+// The messages of the order flow, each defined once by the boundary that owns it: events by
+// their publisher, the command by its handler.
+import { defineCommand, defineEvent } from '@eda/core';
+
+export interface OrderLine {
+  readonly sku: string;
+  readonly quantity: number;
+}
+
+export const PaymentCompleted = defineEvent<{
+  orderId: string;
+  amountCents: number;
+  lines: OrderLine[];
+}>({
+  type: 'payment.completed',
+  owner: 'payments',
+});
+
+export const StockReserved = defineEvent<{ orderId: string; lines: OrderLine[] }>({
+  type: 'stock.reserved',
+  owner: 'inventory',
+});
+
+export const ShipOrder = defineCommand<{ orderId: string; lines: OrderLine[] }>({
+  type: 'ship.order',
+  owner: 'shipping',
+});
+
+export const OrderShipped = defineEvent<{ orderId: string; trackingNumber: string }>({
+  type: 'order.shipped',
+  owner: 'shipping',
+});
+
+/** The invoice document travels by claim check: it is several megabytes. */
+export const InvoiceIssued = defineEvent<{ orderId: string; documentBase64: string }>({
+  type: 'invoice.issued',
+  owner: 'billing',
+});

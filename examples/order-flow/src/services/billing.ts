@@ -1,0 +1,34 @@
+// Billing: issues an invoice document of several megabytes per payment. The claim check keeps
+// it off the broker: the message carries a verified reference to the payload store.
+import { randomBytes } from 'node:crypto';
+import { createBus, on } from '@eda/core';
+import { InvoiceIssued, PaymentCompleted } from '../contracts.js';
+import type { Infrastructure } from '../infrastructure.js';
+
+export const INVOICE_BYTES = 3 * 1024 * 1024;
+
+export function createBillingService(infra: Infrastructure) {
+  const bus = createBus({
+    service: 'billing',
+    transport: infra.transport,
+    idempotency: { store: infra.idempotency },
+    claimCheck: { store: infra.payloads, thresholdBytes: 256 * 1024 },
+    observers: [infra.tracker.observe],
+  });
+  return {
+    bus,
+    start: () =>
+      bus.subscribe({
+        handlers: [
+          on(PaymentCompleted, async ({ data }) => {
+            const document = randomBytes(INVOICE_BYTES).toString('base64'); // stands in for a rendered PDF
+            await bus.publish(
+              InvoiceIssued,
+              { orderId: data.orderId, documentBase64: document },
+              { partitionKey: data.orderId },
+            );
+          }),
+        ],
+      }),
+  };
+}

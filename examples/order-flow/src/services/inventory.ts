@@ -1,0 +1,39 @@
+// Inventory: reserves stock once per payment, however often PaymentCompleted arrives, then asks
+// shipping to ship. What it publishes inherits the payment's correlation id.
+import { createBus, on } from '@eda/core';
+import { PaymentCompleted, ShipOrder, StockReserved } from '../contracts.js';
+import type { Infrastructure } from '../infrastructure.js';
+
+export function createInventoryService(
+  infra: Infrastructure,
+  initialStock: Record<string, number>,
+) {
+  const stock = new Map(Object.entries(initialStock));
+  const bus = createBus({
+    service: 'inventory',
+    transport: infra.transport,
+    idempotency: { store: infra.idempotency },
+    retry: { initialDelayMs: 20, maxDeliveries: 3 },
+    observers: [infra.tracker.observe],
+  });
+
+  return {
+    bus,
+    stock,
+    start: () =>
+      bus.subscribe({
+        handlers: [
+          on(PaymentCompleted, async ({ data }) => {
+            for (const line of data.lines)
+              stock.set(line.sku, (stock.get(line.sku) ?? 0) - line.quantity);
+            await bus.publish(
+              StockReserved,
+              { orderId: data.orderId, lines: data.lines },
+              { partitionKey: data.orderId },
+            );
+            await bus.send(ShipOrder, { orderId: data.orderId, lines: data.lines });
+          }),
+        ],
+      }),
+  };
+}

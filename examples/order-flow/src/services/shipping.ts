@@ -1,0 +1,30 @@
+// Shipping: the one owner of the ShipOrder command.
+import { createBus, on } from '@eda/core';
+import { OrderShipped, ShipOrder } from '../contracts.js';
+import type { Infrastructure } from '../infrastructure.js';
+
+export function createShippingService(infra: Infrastructure) {
+  const bus = createBus({
+    service: 'shipping',
+    transport: infra.transport,
+    idempotency: { store: infra.idempotency },
+    observers: [infra.tracker.observe],
+  });
+  let nextTracking = 1;
+  return {
+    bus,
+    start: () =>
+      bus.subscribe({
+        handlers: [
+          on(ShipOrder, async ({ data }) => {
+            const trackingNumber = `TRK-${String(nextTracking++).padStart(6, '0')}`;
+            await bus.publish(
+              OrderShipped,
+              { orderId: data.orderId, trackingNumber },
+              { partitionKey: data.orderId },
+            );
+          }),
+        ],
+      }),
+  };
+}
