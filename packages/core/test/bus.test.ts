@@ -84,7 +84,13 @@ describe('bus over the in-memory transport', () => {
         }),
       ],
     });
-    await shipping.subscribe({ handlers: [on(ShipOrder, () => void (shippedCount += 1))] });
+    await shipping.subscribe({
+      handlers: [
+        on(ShipOrder, () => {
+          shippedCount += 1;
+        }),
+      ],
+    });
     await orders.publish(OrderPlaced, { orderId: 'o-2', total: 1 });
     await until(() => transport.broker.deadLetters('billing').length === 1);
     expect(calls).toBe(6); // 3 deliveries x (1 try + 1 immediate retry)
