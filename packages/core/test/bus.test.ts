@@ -15,24 +15,13 @@ import {
   readDeadLetterReason,
   type Transport,
 } from '../src/index.js';
+import { until } from './test-helpers.js';
 
 const OrderPlaced = defineEvent<{ orderId: string; total: number }>({
   type: 'order.placed',
   owner: 'orders',
 });
 const ShipOrder = defineCommand<{ orderId: string }>({ type: 'ship.order', owner: 'shipping' });
-
-function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (condition()) return resolve();
-      if (Date.now() - started > timeoutMs) return reject(new Error('condition not met in time'));
-      setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
 
 describe('bus over the in-memory transport', () => {
   it('delivers an event with its data and inherits correlation and causation into what the handler sends', async () => {

@@ -1,7 +1,7 @@
 // `on(definition, handler)`: binds a typed handler to a message definition.
 import type { DeliveryOrigin } from '../contracts/transport.js';
 import type { Envelope } from '../envelope.js';
-import type { MessageDefinition, OutputOf } from '../message-definition.js';
+import type { MessageDefinition, OutputOf, Upcaster } from '../message-definition.js';
 
 /** A received message whose data has been decoded, upcast and validated. */
 export interface ReceivedMessage<TData> extends Envelope<TData> {
@@ -35,6 +35,11 @@ export type DedupeMode =
 export interface HandlerOptions {
   /** @default 'message-id' when the bus has an idempotency store */
   readonly dedupe?: DedupeMode;
+  /**
+   * Upcasters this consumer adds, keyed by the version they read; they take precedence over the
+   * definition's own. Lets a consumer read versions its owner no longer upcasts.
+   */
+  readonly upcasters?: Readonly<Record<number, Upcaster>>;
 }
 
 /** A handler bound to its definition. */
@@ -42,6 +47,7 @@ export interface HandlerRegistration<D extends MessageDefinition = MessageDefini
   readonly definition: D;
   readonly handler: MessageHandler<D>;
   readonly dedupe: DedupeMode;
+  readonly upcasters: Readonly<Record<number, Upcaster>>;
 }
 
 /** Binds `handler` to messages of `definition`. */
@@ -50,5 +56,10 @@ export function on<D extends MessageDefinition>(
   handler: MessageHandler<D>,
   options: HandlerOptions = {},
 ): HandlerRegistration<D> {
-  return { definition, handler, dedupe: options.dedupe ?? 'message-id' };
+  return {
+    definition,
+    handler,
+    dedupe: options.dedupe ?? 'message-id',
+    upcasters: options.upcasters ?? {},
+  };
 }

@@ -41,7 +41,7 @@ export function routeStep(
     }
     let data: unknown = envelope.data;
     while (version < definition.version) {
-      const upcast = definition.upcasters[version];
+      const upcast = registration.upcasters[version] ?? definition.upcasters[version];
       if (!upcast) {
         throw new DecodeError(
           `Message ${envelope.id} is "${envelope.type}" v${version} and there is no upcaster from v${version} to v${version + 1}.`,
