@@ -23,7 +23,10 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'services',
-          include: ['packages/*/test/**/*.services.test.ts', 'examples/*/test/**/*.services.test.ts'],
+          include: [
+            'packages/*/test/**/*.services.test.ts',
+            'examples/*/test/**/*.services.test.ts',
+          ],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,
