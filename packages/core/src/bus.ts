@@ -156,6 +156,7 @@ export function createBus<TTransaction = never>(
     const { transaction, ...messageOptions } = emitOptions;
     let message: OutgoingMessage = await prepareMessage(
       service,
+      transport.name,
       codecs.default,
       definition,
       data,
@@ -199,6 +200,7 @@ export function createBus<TTransaction = never>(
     const handler = createDeliveryHandler({
       service,
       subscription: name,
+      system: transport.name,
       registrations: new Map(registrations.map((r) => [r.definition.type, r])),
       unhandled: subscribeOptions.unhandled ?? 'dead-letter',
       codecs,

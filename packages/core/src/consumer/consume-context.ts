@@ -10,6 +10,8 @@ export type ConsumeOutcome = 'handled' | 'duplicate' | 'stale' | 'ignored';
 export interface ConsumeContext {
   readonly delivery: Delivery;
   readonly subscription: string;
+  /** The transport's name (`messaging.system` in traces). */
+  readonly system: string;
   /** Set by the decode step. */
   envelope: Envelope | undefined;
   /** Set by the routing step: the handler registered for the message type. */

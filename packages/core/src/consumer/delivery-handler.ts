@@ -23,6 +23,8 @@ import { routeStep, type UnhandledPolicy } from './route-step.js';
 export interface DeliveryHandlerOptions {
   readonly service: string;
   readonly subscription: string;
+  /** The transport's name, for traces. */
+  readonly system: string;
   readonly registrations: ReadonlyMap<string, HandlerRegistration>;
   readonly unhandled: UnhandledPolicy;
   readonly codecs: Codecs;
@@ -84,6 +86,7 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
     const context: ConsumeContext = {
       delivery,
       subscription,
+      system: options.system,
       envelope: undefined,
       registration: undefined,
       outcome: undefined,

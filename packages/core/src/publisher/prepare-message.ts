@@ -8,7 +8,7 @@ import { ConfigurationError, EdaError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import { currentMessageContext } from '../message-context.js';
 import { type MessageDefinition, validateData } from '../message-definition.js';
-import { childTraceparent, newTraceparent } from '../trace-context.js';
+import { inProducerSpan } from '../tracing.js';
 
 /** Per-message options of `publish` and `send`. */
 export interface MessageOptions {
@@ -33,6 +33,7 @@ export class EncodeError extends EdaError {
 
 export async function prepareMessage(
   service: string,
+  system: string,
   codec: Codec,
   definition: MessageDefinition,
   data: unknown,
@@ -58,23 +59,36 @@ export async function prepareMessage(
   }
   const parent = currentMessageContext();
   const id = options.id ?? uuidv7();
-  const attributes: EnvelopeAttributes = {
-    id,
-    type: definition.type,
-    source: service,
-    specversion: '1.0',
-    time: new Date().toISOString(),
-    kind: definition.kind,
-    datacontenttype: codec.contentType,
-    dataschema: definition.dataschema,
-    correlationid:
-      options.correlationId ?? parent?.message.correlationid ?? parent?.message.id ?? id,
-    traceparent: parent ? childTraceparent(parent.traceparent) : newTraceparent(),
-    ...(parent ? { causationid: parent.message.id } : {}),
-    ...(parent?.tracestate === undefined ? {} : { tracestate: parent.tracestate }),
-    ...(options.subject === undefined ? {} : { subject: options.subject }),
-    ...(options.partitionKey === undefined ? {} : { partitionkey: options.partitionKey }),
-    ...(options.version === undefined ? {} : { version: options.version }),
+  const correlationid =
+    options.correlationId ?? parent?.message.correlationid ?? parent?.message.id ?? id;
+  const spanAttributes = {
+    'messaging.system': system,
+    'messaging.message.id': id,
+    'messaging.message.conversation_id': correlationid,
   };
-  return { attributes, body };
+  return inProducerSpan(
+    definition.type,
+    spanAttributes,
+    parent?.traceparent,
+    async (traceparent) => {
+      const attributes: EnvelopeAttributes = {
+        id,
+        type: definition.type,
+        source: service,
+        specversion: '1.0',
+        time: new Date().toISOString(),
+        kind: definition.kind,
+        datacontenttype: codec.contentType,
+        dataschema: definition.dataschema,
+        correlationid,
+        traceparent,
+        ...(parent ? { causationid: parent.message.id } : {}),
+        ...(parent?.tracestate === undefined ? {} : { tracestate: parent.tracestate }),
+        ...(options.subject === undefined ? {} : { subject: options.subject }),
+        ...(options.partitionKey === undefined ? {} : { partitionkey: options.partitionKey }),
+        ...(options.version === undefined ? {} : { version: options.version }),
+      };
+      return { attributes, body };
+    },
+  );
 }

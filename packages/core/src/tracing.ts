@@ -1,0 +1,134 @@
+// OpenTelemetry spans for messages, following the messaging semantic conventions: a PRODUCER
+// span `create <type>` when a message is built, a CONSUMER span `process <destination>` around
+// its handling, parented to and linked with the producer. Only the API is used: without an SDK
+// the spans are no-ops and the W3C trace context is still carried, from our own ids.
+import {
+  type Attributes,
+  type Context,
+  context,
+  isSpanContextValid,
+  ROOT_CONTEXT,
+  type SpanContext,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import { describeError } from './errors.js';
+import { childTraceparent, newTraceparent } from './trace-context.js';
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const tracer = () => trace.getTracer('@eda/core');
+
+/** The span context a traceparent names, marked remote. */
+export function spanContextOf(traceparent: string | undefined): SpanContext | undefined {
+  const match = traceparent ? TRACEPARENT.exec(traceparent) : null;
+  if (!match) return undefined;
+  const spanContext: SpanContext = {
+    traceId: match[1]!,
+    spanId: match[2]!,
+    traceFlags: Number.parseInt(match[3]!, 16),
+    isRemote: true,
+  };
+  if (!isSpanContextValid(spanContext)) return undefined;
+  return spanContext;
+}
+
+function traceparentOf(spanContext: SpanContext): string {
+  return `00-${spanContext.traceId}-${spanContext.spanId}-${spanContext.traceFlags.toString(16).padStart(2, '0')}`;
+}
+
+async function inSpan<T>(
+  name: string,
+  kind: SpanKind,
+  attributes: Attributes,
+  parent: Context,
+  links: SpanContext[],
+  fallbackTraceparent: () => string,
+  fn: (traceparent: string) => Promise<T>,
+): Promise<T> {
+  return tracer().startActiveSpan(
+    name,
+    { kind, attributes, links: links.map((l) => ({ context: l })) },
+    parent,
+    async (span) => {
+      const own = span.spanContext();
+      // Without an SDK the span is a no-op with an invalid context: carry our own ids instead.
+      const traceparent = isSpanContextValid(own) ? traceparentOf(own) : fallbackTraceparent();
+      try {
+        return await fn(traceparent);
+      } catch (error) {
+        const described = describeError(error);
+        span.setAttribute('error.type', described.type);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: described.message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/**
+ * Runs `fn` in a PRODUCER span for a message being created. The parent is the active span, else
+ * the trace of the message being handled (`handlingTraceparent`). `fn` receives the traceparent
+ * to write into the envelope.
+ */
+export function inProducerSpan<T>(
+  type: string,
+  attributes: Attributes,
+  handlingTraceparent: string | undefined,
+  fn: (traceparent: string) => Promise<T>,
+): Promise<T> {
+  const active = trace.getSpanContext(context.active());
+  const fromMessage = spanContextOf(handlingTraceparent);
+  const parent =
+    active && isSpanContextValid(active)
+      ? context.active()
+      : fromMessage
+        ? trace.setSpanContext(ROOT_CONTEXT, fromMessage)
+        : context.active();
+  const fallback = () =>
+    handlingTraceparent ? childTraceparent(handlingTraceparent) : newTraceparent();
+  return inSpan(
+    `create ${type}`,
+    SpanKind.PRODUCER,
+    {
+      'messaging.operation.type': 'create',
+      'messaging.operation.name': 'create',
+      'messaging.destination.name': type,
+      ...attributes,
+    },
+    parent,
+    [],
+    fallback,
+    fn,
+  );
+}
+
+/**
+ * Runs `fn` in a CONSUMER span `process <destination>` whose parent and link are the producer's
+ * trace context from the envelope. `fn` receives the traceparent of the processing span.
+ */
+export function inConsumerSpan<T>(
+  destination: string,
+  producerTraceparent: string | undefined,
+  attributes: Attributes,
+  fn: (traceparent: string) => Promise<T>,
+): Promise<T> {
+  const producer = spanContextOf(producerTraceparent);
+  const parent = producer ? trace.setSpanContext(ROOT_CONTEXT, producer) : ROOT_CONTEXT;
+  return inSpan(
+    `process ${destination}`,
+    SpanKind.CONSUMER,
+    {
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
+      'messaging.destination.name': destination,
+      ...attributes,
+    },
+    parent,
+    producer ? [producer] : [],
+    () => childTraceparent(producerTraceparent),
+    fn,
+  );
+}
