@@ -30,6 +30,13 @@ export type BusEvent =
       readonly delayMs: number;
       readonly reason: string;
     }
+  /** The idempotency lease expired before the handler finished: the side effect may have happened twice. */
+  | {
+      readonly kind: 'lease-lost';
+      readonly service: string;
+      readonly subscription: string;
+      readonly message: EnvelopeAttributes;
+    }
   | {
       readonly kind: 'dead-lettered';
       readonly service: string;

@@ -15,7 +15,8 @@ export interface WorkflowStep {
     | 'stale-skipped'
     | 'ignored'
     | 'retry'
-    | 'dead-lettered';
+    | 'dead-lettered'
+    | 'lease-lost';
   readonly type: string;
   readonly messageId: string;
   /** Reason of a retry or dead-letter, or the subscription that handled the message. */
@@ -102,6 +103,13 @@ export function createWorkflowTracker(
           ...base,
           action: 'dead-lettered',
           detail: `${event.reason.code}: ${event.reason.message}`,
+        });
+        break;
+      case 'lease-lost':
+        record(message.correlationid, {
+          ...base,
+          action: 'lease-lost',
+          detail: event.subscription,
         });
         break;
     }

@@ -47,7 +47,18 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
       ...(options.maxPayloadBytes === undefined ? {} : { maxBytes: options.maxPayloadBytes }),
     }),
     routeStep(options.registrations, options.unhandled),
-    ...(options.idempotency ? [idempotencyStep(options.idempotency)] : []),
+    ...(options.idempotency
+      ? [
+          idempotencyStep(options.idempotency, (context) =>
+            notifyAll(observers, {
+              kind: 'lease-lost',
+              service,
+              subscription,
+              message: context.envelope!,
+            }),
+          ),
+        ]
+      : []),
     ...(options.middleware ?? []),
     handlerStep(),
   ]);

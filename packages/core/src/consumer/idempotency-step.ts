@@ -3,8 +3,8 @@
 // every retry).
 import type { IdempotencyStore } from '../contracts/idempotency-store.js';
 import type { Envelope } from '../envelope.js';
-import { DecodeError, InProgressError, UnavailableError } from '../errors.js';
-import type { ConsumeMiddleware } from './consume-context.js';
+import { DecodeError, EdaError, InProgressError, UnavailableError } from '../errors.js';
+import type { ConsumeContext, ConsumeMiddleware } from './consume-context.js';
 import type { DedupeMode } from './handler-registration.js';
 
 /** Options of the idempotency step (the bus's `idempotency` option). */
@@ -56,7 +56,10 @@ export function dedupeKey(
   return { key: `${subscription}:entity:${envelope.source}:${entity}`, version: envelope.version };
 }
 
-export function idempotencyStep(options: IdempotencyOptions): ConsumeMiddleware {
+export function idempotencyStep(
+  options: IdempotencyOptions,
+  onLeaseLost: (context: ConsumeContext) => void = () => undefined,
+): ConsumeMiddleware {
   const {
     store,
     leaseMs = 60_000,
@@ -76,7 +79,9 @@ export function idempotencyStep(options: IdempotencyOptions): ConsumeMiddleware 
         'a claim',
       );
     } catch (error) {
-      if (onUnavailable === 'fail-open') return next();
+      // Only an unreachable store opens the gate; a store that answers with an error does not.
+      const unavailable = EdaError.isInstance(error) && error.code === 'EDA_UNAVAILABLE';
+      if (unavailable && onUnavailable === 'fail-open') return next();
       throw error;
     }
     switch (claim.status) {
@@ -100,7 +105,7 @@ export function idempotencyStep(options: IdempotencyOptions): ConsumeMiddleware 
       );
       throw error;
     }
-    await withTimeout(
+    const completed = await withTimeout(
       store.complete(
         key,
         claim.token,
@@ -109,5 +114,8 @@ export function idempotencyStep(options: IdempotencyOptions): ConsumeMiddleware 
       timeoutMs,
       'a completion',
     );
+    // The lease ran out before the handler finished: another consumer may have applied the side
+    // effect too. Nothing can undo that here, but it must be visible.
+    if (!completed) onLeaseLost(context);
   };
 }
