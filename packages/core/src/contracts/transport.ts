@@ -8,7 +8,11 @@ export interface TransportCapabilities {
   readonly events: boolean;
   /** `send` of commands to one owning queue, each message handled by exactly one consumer. */
   readonly commands: boolean;
-  /** Messages with the same partition key are delivered in publish order. */
+  /**
+   * Events with the same partition key are handled in publish order, one at a time, whatever the
+   * subscription's concurrency. Applies to events (a partitioned log): commands on a queue with
+   * competing consumers carry no order promise on any transport.
+   */
   readonly orderedPerKey: boolean;
   /** Every subscription name (consumer group) gets every event; members of one group share them. */
   readonly consumerGroups: boolean;
@@ -91,7 +95,7 @@ export interface SubscribeOptions {
   readonly types: readonly string[];
   /** Where a new consumer group starts. @default 'earliest' */
   readonly startAt?: 'earliest' | 'latest';
-  /** Messages processed at once by this member (order per key is kept regardless). @default 1 */
+  /** Deliveries processed at once by this member (for events, order per key is kept regardless). @default 1 */
   readonly concurrency?: number;
 }
 

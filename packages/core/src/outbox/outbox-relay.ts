@@ -3,7 +3,7 @@
 // that dies mid-batch loses its lease and another relay re-sends the batch.
 import type { OutboxRecord, OutboxStore } from '../contracts/outbox-store.js';
 import type { Transport } from '../contracts/transport.js';
-import { ConfigurationError, describeError } from '../errors.js';
+import { ConfigurationError, describeError, UnavailableError } from '../errors.js';
 import { sleep } from '../memory/abortable-wait.js';
 
 /** Options of `createOutboxRelay`. */
@@ -56,6 +56,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const maxBackoffMs = positive('maxBackoffMs', options.maxBackoffMs ?? 30_000);
   const purge = options.purge ?? { olderThanMs: 3_600_000, everyMs: 60_000, limit: 1000 };
   let backoffMs = initialBackoffMs;
+  let lastError: unknown;
   let running: { controller: AbortController; loop: Promise<void> } | undefined;
 
   /** Publishes consecutive runs of one kind; returns the records that were accepted. */
@@ -93,8 +94,28 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       backoffMs = initialBackoffMs;
       return records.length;
     } catch (error) {
+      lastError = error;
       onError(error);
       return -1;
+    }
+  };
+
+  /**
+   * Purges in bounded batches until a batch comes back short, so retention keeps up with any
+   * publish rate while each statement stays small.
+   */
+  const purgeBacklog = async (signal: AbortSignal) => {
+    if (!purge) return;
+    for (;;) {
+      if (signal.aborted) return;
+      let purged: number;
+      try {
+        purged = await store.purge({ olderThanMs: purge.olderThanMs, limit: purge.limit });
+      } catch (error) {
+        onError(error);
+        return;
+      }
+      if (purged < purge.limit) return;
     }
   };
 
@@ -104,14 +125,20 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       const published = await cycle();
       if (purge && Date.now() - lastPurge >= purge.everyMs) {
         lastPurge = Date.now();
-        await store.purge({ olderThanMs: purge.olderThanMs, limit: purge.limit }).catch(onError);
+        await purgeBacklog(signal);
       }
       if (published < 0) {
         await sleep(backoffMs, signal);
         backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
       } else if (published === 0) {
         const wait = AbortSignal.any([signal, AbortSignal.timeout(pollIntervalMs)]);
-        await (store.waitForChange ? store.waitForChange(wait) : sleep(pollIntervalMs, wait));
+        // A failing notification channel degrades to polling; it must not end the loop.
+        await (store.waitForChange
+          ? store.waitForChange(wait).catch((error: unknown) => {
+              onError(error);
+              return sleep(pollIntervalMs, wait);
+            })
+          : sleep(pollIntervalMs, wait));
       }
     }
   };
@@ -132,10 +159,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       let total = 0;
       for (;;) {
         const published = await cycle();
-        if (published < 0)
-          throw new Error(
-            'Outbox relay drain stopped: a publish or store call failed (see onError).',
+        if (published < 0) {
+          throw new UnavailableError(
+            'Outbox relay drain stopped: a publish or store call failed.',
+            { cause: lastError },
           );
+        }
         if (published === 0) return total;
         total += published;
       }

@@ -1,0 +1,73 @@
+// Runs payload store cases over fresh environments and registers the suite with vitest.
+import { expect } from 'vitest';
+import {
+  assertRunnable,
+  type CaseScope,
+  type ContractOptions,
+  type ContractSuite,
+  describeContract,
+  withEnvironment,
+} from '../contract-case.js';
+import type {
+  PayloadCase,
+  PayloadCaseContext,
+  PayloadContractSetup,
+  PayloadEnvironment,
+  PayloadRequirement,
+} from './payload-setup.js';
+import { payloadStoreCases } from './payload-store-cases.js';
+
+function createContext(
+  setup: PayloadContractSetup,
+  environment: PayloadEnvironment,
+  scope: CaseScope,
+): PayloadCaseContext {
+  expect(
+    environment.store.capabilities,
+    'capabilities of the store must equal the ones the setup claims',
+  ).toEqual(setup.capabilities);
+  return {
+    setup,
+    environment,
+    store: environment.store,
+    capabilities: setup.capabilities,
+    defer: (step) => scope.defer(step),
+  };
+}
+
+/** The payload store suite for the generic registration. */
+export const payloadStoreSuite: ContractSuite<
+  PayloadContractSetup,
+  PayloadCaseContext,
+  PayloadRequirement
+> = {
+  title: 'payload store contract',
+  cases: payloadStoreCases,
+  missing: (setup, requirement) =>
+    setup.capabilities[requirement] ? undefined : `payload store has no ${requirement} capability`,
+  run: (testCase, setup) => runPayloadStoreCase(testCase, setup),
+};
+
+/** Runs one payload store case in a fresh environment and cleans it up; rejects when the store breaks the contract. */
+export async function runPayloadStoreCase(
+  testCase: PayloadCase,
+  setup: PayloadContractSetup,
+): Promise<void> {
+  assertRunnable(payloadStoreSuite, setup, testCase);
+  await withEnvironment(
+    () => setup.createEnvironment(),
+    (environment, scope) => testCase.run(createContext(setup, environment, scope)),
+  );
+}
+
+/**
+ * Registers the payload store contract with vitest: one test per case in `payloadStoreCases`,
+ * each in its own environment, skipped with the reason when the store lacks what it needs.
+ */
+export function describePayloadStoreContract(
+  name: string,
+  setup: PayloadContractSetup,
+  options: ContractOptions = {},
+): void {
+  describeContract(payloadStoreSuite, name, setup, options);
+}

@@ -1,0 +1,224 @@
+// Proof that the suites can fail: each deliberately broken variant of an in-memory
+// implementation is run through the cases that must catch it, and each of those cases must
+// reject. Each catching case also passes on the unbroken implementation, so the failure is
+// the variant's doing.
+import { describe, expect, it } from 'vitest';
+import {
+  type IdempotencyCase,
+  type IdempotencyContractSetup,
+  idempotencyStoreCases,
+  type OutboxCase,
+  type OutboxContractSetup,
+  outboxStoreCases,
+  type PayloadCase,
+  type PayloadContractSetup,
+  payloadStoreCases,
+  runIdempotencyStoreCase,
+  runOutboxStoreCase,
+  runPayloadStoreCase,
+  runTransportCase,
+  type TransportCase,
+  type TransportContractSetup,
+  transportCases,
+} from '../src/index.js';
+import { ackingTransport } from './broken/acking-transport.js';
+import { cursorOutboxStore } from './broken/cursor-outbox-store.js';
+import { droppingTransport } from './broken/dropping-transport.js';
+import { racyIdempotencyStore } from './broken/racy-idempotency-store.js';
+import { redeliveringTransport } from './broken/redelivering-transport.js';
+import { reorderingTransport } from './broken/reordering-transport.js';
+import { tamperingPayloadStore, unverifiedPayloadStore } from './broken/tampering-payload-store.js';
+import {
+  MEMORY_IDLE_MS,
+  memoryIdempotencySetup,
+  memoryOutboxSetup,
+  memoryPayloadSetup,
+  memoryTransportSetup,
+} from './memory-setups.js';
+
+/** A case that must catch a variant, and what its failure message must mention. */
+interface Catch<TCase> {
+  readonly id: string;
+  readonly testCase: TCase;
+  readonly failure: RegExp;
+}
+
+function describeVariant<TCase extends { name: string }, TSetup>(
+  variant: string,
+  broken: TSetup,
+  healthy: TSetup,
+  run: (testCase: TCase, setup: TSetup) => Promise<void>,
+  catches: readonly Catch<TCase>[],
+) {
+  describe(variant, () => {
+    for (const { id, testCase, failure } of catches) {
+      it(`is caught by ${id}`, async () => {
+        await expect(run(testCase, broken)).rejects.toThrow(failure);
+      });
+      it(`${id} passes on the unbroken implementation`, async () => {
+        await expect(run(testCase, healthy)).resolves.toBeUndefined();
+      });
+    }
+  });
+}
+
+const healthyTransport = memoryTransportSetup();
+const transportVariant = (
+  variant: string,
+  wrap: Parameters<typeof memoryTransportSetup>[0],
+  catches: readonly Catch<TransportCase>[],
+) =>
+  describeVariant<TransportCase, TransportContractSetup>(
+    variant,
+    memoryTransportSetup(wrap),
+    healthyTransport,
+    runTransportCase,
+    catches,
+  );
+
+describe('broken transports', () => {
+  transportVariant('drops one message in a thousand', droppingTransport, [
+    {
+      id: 'eventManyMessages',
+      testCase: transportCases.eventManyMessages,
+      failure: /all 1000 messages \(1 missing, such as 499\)/,
+    },
+    {
+      id: 'commandManyMessages',
+      testCase: transportCases.commandManyMessages,
+      failure: /all 1000 messages \(1 missing, such as 499\)/,
+    },
+  ]);
+  transportVariant('redelivers one acknowledged message in a hundred', redeliveringTransport, [
+    {
+      id: 'eventManyMessages',
+      testCase: transportCases.eventManyMessages,
+      failure: /every message exactly once/,
+    },
+    {
+      id: 'commandManyMessages',
+      testCase: transportCases.commandManyMessages,
+      failure: /every message exactly once/,
+    },
+  ]);
+  transportVariant('breaks per-key order', reorderingTransport, [
+    {
+      id: 'eventPerKeyOrder',
+      testCase: transportCases.eventPerKeyOrder,
+      failure: /each key's sequence as handled/,
+    },
+  ]);
+  transportVariant(
+    'acks a message whose handler threw (retry and dead-letter become ack)',
+    ackingTransport,
+    [
+      {
+        id: 'eventRedelivery',
+        testCase: transportCases.eventRedelivery,
+        failure: /the message to succeed \(handler called 1 times\)/,
+      },
+      {
+        id: 'commandRedelivery',
+        testCase: transportCases.commandRedelivery,
+        failure: /the message to succeed \(handler called 1 times\)/,
+      },
+      {
+        id: 'eventDeliveryCount',
+        testCase: transportCases.eventDeliveryCount,
+        failure: /attempt 3 \(seen 1\)/,
+      },
+      { id: 'eventPoison', testCase: transportCases.eventPoison, failure: /1 dead letter\(s\)/ },
+      {
+        id: 'commandPoison',
+        testCase: transportCases.commandPoison,
+        failure: /1 dead letter\(s\)/,
+      },
+      {
+        id: 'eventUndecodable',
+        testCase: transportCases.eventUndecodable,
+        failure: /dead letter\(s\)/,
+      },
+    ],
+  );
+});
+
+describe('broken outbox store', () => {
+  describeVariant<OutboxCase, OutboxContractSetup<unknown>>(
+    'loses rows committed out of order (a cursor over the sequence, no fence)',
+    memoryOutboxSetup(cursorOutboxStore) as OutboxContractSetup<unknown>,
+    memoryOutboxSetup() as OutboxContractSetup<unknown>,
+    runOutboxStoreCase,
+    [
+      {
+        id: 'lateCommit',
+        testCase: outboxStoreCases.lateCommit,
+        failure: /the late-committed record/,
+      },
+      {
+        id: 'outOfOrderCommits',
+        testCase: outboxStoreCases.outOfOrderCommits,
+        failure: /claimed while the first transaction is open/,
+      },
+      {
+        id: 'concurrentRelays',
+        testCase: outboxStoreCases.concurrentRelays,
+        failure: /200 records \(have 1\d\d\)/,
+      },
+    ],
+  );
+});
+
+describe('broken idempotency store', () => {
+  const racy: IdempotencyContractSetup = {
+    ...memoryIdempotencySetup(),
+    createEnvironment: async () => ({ store: racyIdempotencyStore(), async cleanup() {} }),
+  };
+  describeVariant<IdempotencyCase, IdempotencyContractSetup>(
+    'claims with check-then-set across an await (not atomic)',
+    racy,
+    memoryIdempotencySetup(),
+    runIdempotencyStoreCase,
+    [
+      { id: 'parallelClaims', testCase: idempotencyStoreCases.parallelClaims, failure: /winners/ },
+      { id: 'claimMany', testCase: idempotencyStoreCases.claimMany, failure: /winners of/ },
+    ],
+  );
+});
+
+describe('broken payload stores', () => {
+  describeVariant<PayloadCase, PayloadContractSetup>(
+    'returns bytes with one byte flipped after verification',
+    memoryPayloadSetup(tamperingPayloadStore),
+    memoryPayloadSetup(),
+    runPayloadStoreCase,
+    [
+      {
+        id: 'smallRoundTrip',
+        testCase: payloadStoreCases.smallRoundTrip,
+        failure: /a small payload: byte \d+ is/,
+      },
+      {
+        id: 'binaryExact',
+        testCase: payloadStoreCases.binaryExact,
+        failure: /binary payload: byte \d+ is/,
+      },
+    ],
+  );
+  describeVariant<PayloadCase, PayloadContractSetup>(
+    'skips size and sha256 verification',
+    memoryPayloadSetup(unverifiedPayloadStore),
+    memoryPayloadSetup(),
+    runPayloadStoreCase,
+    [
+      {
+        id: 'altered',
+        testCase: payloadStoreCases.altered,
+        failure: /expected EDA_PAYLOAD_INTEGRITY, but it succeeded/,
+      },
+    ],
+  );
+});
+
+it('the in-memory setups wait at most a short idle time, so failing cases stay quick', () => {
+  expect(MEMORY_IDLE_MS).toBeLessThanOrEqual(1000);
+});
