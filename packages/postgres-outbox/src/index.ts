@@ -1,0 +1,35 @@
+export type { ChangeListener, ListenConnection } from './change-listener.js';
+export { createFallbackTransport, type FallbackTransportOptions } from './fallback-transport.js';
+export {
+  ensureIdempotencySchema,
+  type IdempotencyTableOptions,
+  idempotencySchemaSql,
+} from './idempotency-schema.js';
+export { ensureInboxSchema, type InboxTableOptions, inboxSchemaSql } from './inbox-schema.js';
+export { ensureOutboxSchema, type OutboxTableOptions, outboxSchemaSql } from './outbox-schema.js';
+export {
+  createPostgresIdempotencyStore,
+  type PostgresIdempotencyStore,
+  type PostgresIdempotencyStoreOptions,
+} from './postgres-idempotency-store.js';
+export {
+  createPostgresInbox,
+  currentInboxTransaction,
+  inboxTransaction,
+  type PostgresInbox,
+  type PostgresInboxOptions,
+} from './postgres-inbox.js';
+export {
+  createPostgresOutboxStore,
+  type OutboxCounts,
+  type PostgresOutboxStore,
+  type PostgresOutboxStoreOptions,
+} from './postgres-outbox-store.js';
+export type {
+  PooledSqlClient,
+  SqlClient,
+  SqlPool,
+  SqlResult,
+  SqlTransaction,
+} from './sql-client.js';
+export { withTransaction } from './with-transaction.js';

@@ -1,0 +1,382 @@
+// The outbox store on PostgreSQL: writers insert rows inside their own transaction; relays claim
+// batches in transaction order behind a commit-order fence, publish them, and complete them in
+// one statement per batch.
+import {
+  ConfigurationError,
+  DecodeError,
+  describeError,
+  type OutboxClaimOptions,
+  type OutboxRecord,
+  type OutboxStore,
+} from '@eda/core';
+import pg from 'pg';
+import {
+  type ChangeListener,
+  createChangeListener,
+  type ListenConnection,
+} from './change-listener.js';
+import { advisoryLock } from './ddl.js';
+import { quoteIdentifier } from './identifiers.js';
+import { type ClaimedRow, decodeRow, encodeMessage } from './outbox-row.js';
+import { OUTBOX_ADAPTER, type OutboxTableOptions, outboxTable } from './outbox-schema.js';
+import { queryLast, type SqlClient, type SqlTransaction } from './sql-client.js';
+
+/** Options of `createPostgresOutboxStore`. */
+export interface PostgresOutboxStoreOptions extends OutboxTableOptions {
+  /**
+   * Runs the relay's statements (claim, complete, fail, purge), each in its own implicit
+   * transaction: usually a `pg.Pool`. The store never closes it.
+   */
+  readonly pool: SqlClient;
+  /**
+   * What completing a published record does: `mark` keeps the row as `published` until the
+   * retention purge deletes it (an audit window); `delete` removes it at once.
+   * @default 'mark'
+   */
+  readonly completion?: 'mark' | 'delete';
+  /**
+   * How the relay is woken when writers commit. A function returns a new, unconnected
+   * connection (such as `() => new pg.Client(config)`) that the store holds open for LISTEN and
+   * closes in `close()`; `false` leaves the relay polling.
+   * @default a `pg.Client` with the pool's settings when `pool` is a `pg.Pool`, otherwise `false`
+   */
+  readonly notifications?: false | (() => ListenConnection);
+  /** NOTIFY channel name. @default '<table>_changes' */
+  readonly channel?: string;
+  /** Wait before re-opening a dropped LISTEN connection. @default 1000 */
+  readonly reconnectDelayMs?: number;
+  /** Told about listener failures and rows that could not be decoded. @default none */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** Row counts by status, for monitoring and tests. */
+export interface OutboxCounts {
+  readonly pending: number;
+  readonly published: number;
+  readonly dead: number;
+}
+
+/** An outbox store whose transaction handle is a pg client inside `BEGIN`. */
+export interface PostgresOutboxStore extends OutboxStore<SqlTransaction> {
+  /** `"schema"."table"` of the outbox. */
+  readonly table: string;
+  /**
+   * Deletes published rows older than `olderThanMs` in batches of `batchSize` until none is
+   * left; returns how many. Each batch is its own short statement, so locks stay short.
+   */
+  purgeAll(options: { readonly olderThanMs: number; readonly batchSize?: number }): Promise<number>;
+  /** Rows by status. */
+  counts(): Promise<OutboxCounts>;
+  /** Closes the LISTEN connection the store opened (never the pool). */
+  close(): Promise<void>;
+}
+
+interface PoolWithOptions {
+  readonly options: pg.ClientConfig;
+  readonly totalCount: number;
+}
+
+function isPgPool(pool: unknown): pool is PoolWithOptions {
+  return (
+    typeof pool === 'object' &&
+    pool !== null &&
+    'options' in pool &&
+    'totalCount' in pool &&
+    typeof (pool as { connect?: unknown }).connect === 'function'
+  );
+}
+
+function assertTransaction(transaction: unknown): asserts transaction is SqlTransaction {
+  const handle = transaction as SqlTransaction | undefined;
+  if (!handle || typeof handle.query !== 'function') {
+    throw new ConfigurationError(
+      `${OUTBOX_ADAPTER}: add() needs a pg client inside a transaction (after BEGIN), got ${handle === null ? 'null' : typeof handle}: use withTransaction(pool, (client) => ...).`,
+    );
+  }
+  if (isPgPool(handle)) {
+    throw new ConfigurationError(
+      `${OUTBOX_ADAPTER}: add() was given a pool; a pool runs each query on any connection, outside your transaction. Pass the client on which you ran BEGIN, or use withTransaction(pool, (client) => ...).`,
+    );
+  }
+  const status =
+    typeof handle.getTransactionStatus === 'function' ? handle.getTransactionStatus() : null;
+  if (status === 'I') {
+    throw new ConfigurationError(
+      `${OUTBOX_ADAPTER}: add() was given a client that is not inside a transaction, so the message would be written even if your business change rolls back. Run BEGIN first (and await it), or use withTransaction(pool, (client) => ...).`,
+    );
+  }
+  if (status === 'E') {
+    throw new ConfigurationError(
+      `${OUTBOX_ADAPTER}: add() was given a client whose transaction already failed; roll it back and start again.`,
+    );
+  }
+}
+
+function positiveInteger(what: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigurationError(`${OUTBOX_ADAPTER}: ${what} is ${value}: use a positive integer.`);
+  }
+  return value;
+}
+
+function nonNegativeInteger(what: string, value: number): number {
+  if (!Number.isSafeInteger(Math.floor(value)) || value < 0) {
+    throw new ConfigurationError(`${OUTBOX_ADAPTER}: ${what} is ${value}: use a number >= 0.`);
+  }
+  return Math.floor(value);
+}
+
+/** Orders claimed rows by (txid, seq), the order the claim picked them in. */
+function byTransactionOrder(a: ClaimedRow, b: ClaimedRow): number {
+  const ta = BigInt(a.txid);
+  const tb = BigInt(b.txid);
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  const sa = BigInt(a.seq);
+  const sb = BigInt(b.seq);
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
+/**
+ * Creates the PostgreSQL outbox store. Create the table first with `ensureOutboxSchema` (or run
+ * `outboxSchemaSql` in your migrations).
+ *
+ * Guarantees: a message exists if and only if the writer's transaction commits; records are
+ * claimed in transaction order (the order in which writer transactions took their transaction
+ * id, then write order), behind a fence that admits a transaction's rows only once every older
+ * transaction has ended, so a late commit is never skipped and per-aggregate order holds;
+ * several relays may claim at once, each record leased to one of them.
+ *
+ * @throws ConfigurationError for invalid names or options.
+ */
+export function createPostgresOutboxStore(
+  options: PostgresOutboxStoreOptions,
+): PostgresOutboxStore {
+  const { pool, completion = 'mark', onError = () => undefined } = options;
+  if (!pool || typeof pool.query !== 'function') {
+    throw new ConfigurationError(
+      `${OUTBOX_ADAPTER}: createPostgresOutboxStore needs a pool (a pg.Pool, or anything with pg's query method).`,
+    );
+  }
+  if (completion !== 'mark' && completion !== 'delete') {
+    throw new ConfigurationError(
+      `${OUTBOX_ADAPTER}: completion is ${JSON.stringify(completion)}: use 'mark' or 'delete'.`,
+    );
+  }
+  const t = outboxTable(options);
+  const table = t.qualified;
+  const channel = options.channel ?? `${t.table}_changes`;
+  quoteIdentifier(OUTBOX_ADAPTER, 'channel', channel);
+  const reconnectDelayMs = positiveInteger('reconnectDelayMs', options.reconnectDelayMs ?? 1000);
+
+  let createConnection: (() => ListenConnection) | undefined;
+  if (options.notifications === undefined) {
+    if (isPgPool(pool)) {
+      const config = pool.options;
+      createConnection = () => new pg.Client(config);
+    }
+  } else if (options.notifications !== false) {
+    if (typeof options.notifications !== 'function') {
+      throw new ConfigurationError(
+        `${OUTBOX_ADAPTER}: notifications must be false or a function returning a new pg.Client.`,
+      );
+    }
+    createConnection = options.notifications;
+  }
+  const listener: ChangeListener | undefined = createConnection
+    ? createChangeListener({
+        adapter: OUTBOX_ADAPTER,
+        channel,
+        createConnection,
+        reconnectDelayMs,
+        onError,
+      })
+    : undefined;
+
+  const insertSql = `with inserted as (
+  insert into ${table} (id, aggregatetype, aggregateid, type, payload, headers, kind)
+  select id, type, aggregateid, type, payload, headers, kind
+  from unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[], $6::text[])
+    as m(id, type, aggregateid, payload, headers, kind)
+  returning 1
+)
+select pg_notify($7, '') as notified`;
+
+  // Claims are serialised by an advisory lock held for the claim's own short transaction: a
+  // claim then sees the leases every earlier claim set, so two relays never take records of one
+  // aggregate at the same time. Publishing, the slow part, still runs in parallel.
+  // Both statements run in one implicit transaction (simple protocol), in one round trip. The
+  // claim commits without waiting for its WAL flush: a lease lost in a database crash only makes
+  // the records claimable again (a re-send, which at-least-once allows), never loses one.
+  const claimSql = (
+    limit: number,
+    leaseMs: number,
+  ) => `select set_config('synchronous_commit', 'off', true);
+${advisoryLock(table, 'claim')};
+with clock as materialized (select clock_timestamp() as now),
+picked as (
+  select o.seq
+  from ${table} o, clock
+  where o.status = 'pending'
+    -- the commit-order fence: every transaction older than the oldest still running has ended,
+    -- so no row can still appear before the rows admitted here
+    and o.txid < pg_snapshot_xmin(pg_current_snapshot())
+    and o.available_at <= clock.now
+    and o.lease_until <= clock.now
+    and not exists (
+      select 1 from ${table} e
+      where o.aggregateid is not null
+        and e.aggregateid = o.aggregateid
+        and e.status = 'pending'
+        and (e.txid, e.seq) < (o.txid, o.seq)
+        and (e.lease_until > clock.now or e.available_at > clock.now)
+    )
+  order by o.txid, o.seq
+  limit ${limit}
+  for update of o skip locked
+)
+update ${table} r
+set lease_until = (select now from clock) + interval '${leaseMs} milliseconds'
+from picked
+where r.seq = picked.seq
+returning r.seq::text as seq, r.txid::text as txid, r.payload, r.headers, r.attempts`;
+
+  const completeSql =
+    completion === 'delete'
+      ? `delete from ${table} where seq = any($1::bigint[])`
+      : `update ${table} set status = 'published', published_at = now(), lease_until = '-infinity'
+         where seq = any($1::bigint[]) and status = 'pending'`;
+
+  const failSql = `update ${table}
+set attempts = attempts + 1,
+    last_error = $2,
+    lease_until = '-infinity',
+    status = case when attempts + 1 >= $3 then 'dead' else 'pending' end,
+    available_at = now() + $4 * interval '1 millisecond'
+where seq = any($1::bigint[]) and status = 'pending'`;
+
+  const deadSql = `update ${table} set status = 'dead', last_error = $2, lease_until = '-infinity'
+where seq = $1 and status = 'pending'`;
+
+  const purgeSql = `delete from ${table} where seq in (
+  select seq from ${table}
+  where status = 'published' and published_at <= now() - $1 * interval '1 millisecond'
+  limit $2)`;
+
+  const insert = async (transaction: SqlTransaction, values: unknown[]) => {
+    try {
+      await transaction.query(insertSql, values);
+    } catch (error) {
+      // 25P02: pg reports the failed transaction only after the query was sent.
+      if ((error as { code?: unknown }).code === '25P02') {
+        throw new ConfigurationError(
+          `${OUTBOX_ADAPTER}: add() was given a client whose transaction already failed; roll it back and start again.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  };
+
+  const ids = (records: readonly OutboxRecord[]) => records.map((r) => r.recordId);
+
+  const purge = async ({ olderThanMs, limit }: { olderThanMs: number; limit: number }) => {
+    const result = await pool.query(purgeSql, [
+      nonNegativeInteger('purge olderThanMs', olderThanMs),
+      positiveInteger('purge limit', limit),
+    ]);
+    return result.rowCount ?? 0;
+  };
+
+  return {
+    capabilities: {
+      concurrentRelays: true,
+      orderedPerAggregate: true,
+      notifications: listener !== undefined,
+      persistent: true,
+    },
+    table,
+
+    async add(transaction, messages) {
+      assertTransaction(transaction);
+      if (messages.length === 0) return;
+      const rows = messages.map(encodeMessage);
+      await insert(transaction, [
+        rows.map((r) => r.id),
+        rows.map((r) => r.type),
+        rows.map((r) => r.aggregateid),
+        rows.map((r) => r.payload),
+        rows.map((r) => r.headers),
+        rows.map((r) => r.kind),
+        channel,
+      ]);
+    },
+
+    async claim({ limit, leaseMs }: OutboxClaimOptions) {
+      const sql = claimSql(
+        positiveInteger('claim limit', limit),
+        positiveInteger('claim leaseMs', Math.ceil(leaseMs)),
+      );
+      // Notifications from here on mean work that this claim may not have seen.
+      listener?.checkpoint();
+      const result = await queryLast(pool, sql);
+      const rows = (result.rows as unknown as ClaimedRow[]).sort(byTransactionOrder);
+      const records: OutboxRecord[] = [];
+      for (const row of rows) {
+        try {
+          records.push(decodeRow(row));
+        } catch (cause) {
+          // A row no relay can read is dead-lettered at once, with its reason, and the batch goes on.
+          const reason = describeError(cause);
+          const error = new DecodeError(
+            `${OUTBOX_ADAPTER}: outbox row ${row.seq} of ${table} cannot be decoded and was marked dead: ${reason.message}`,
+            { cause },
+          );
+          await pool.query(deadSql, [row.seq, `${reason.type}: ${reason.message}`.slice(0, 4000)]);
+          onError(error);
+        }
+      }
+      return records;
+    },
+
+    async complete(records) {
+      if (records.length === 0) return;
+      await pool.query(completeSql, [ids(records)]);
+    },
+
+    async fail(records, { error, maxAttempts, retryAfterMs }) {
+      if (records.length === 0) return;
+      await pool.query(failSql, [
+        ids(records),
+        error.slice(0, 4000),
+        positiveInteger('maxAttempts', maxAttempts),
+        nonNegativeInteger('retryAfterMs', retryAfterMs),
+      ]);
+    },
+
+    purge,
+
+    async purgeAll({ olderThanMs, batchSize = 1000 }) {
+      let total = 0;
+      for (;;) {
+        const purged = await purge({ olderThanMs, limit: batchSize });
+        total += purged;
+        if (purged < batchSize) return total;
+      }
+    },
+
+    async counts() {
+      const result = await pool.query(
+        `select status, count(*)::int as n from ${table} group by status`,
+      );
+      const counts = { pending: 0, published: 0, dead: 0 };
+      for (const row of result.rows) counts[row.status as keyof OutboxCounts] = row.n as number;
+      return counts;
+    },
+
+    ...(listener ? { waitForChange: (signal: AbortSignal) => listener.wait(signal) } : {}),
+
+    async close() {
+      await listener?.close();
+    },
+  } satisfies PostgresOutboxStore;
+}

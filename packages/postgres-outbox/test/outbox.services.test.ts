@@ -1,0 +1,521 @@
+// The outbox store and core's relay against real PostgreSQL: transactional writes, the commit
+// order fence, per-aggregate order, dead-lettering, notifications, retention and graceful stop.
+import {
+  ConfigurationError,
+  createBus,
+  createOutboxRelay,
+  DecodeError,
+  defineEvent,
+  EncodeError,
+  type OutgoingMessage,
+} from '@eda/core';
+import { cleanupServices } from '@eda/test-services';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createPostgresOutboxStore,
+  ensureOutboxSchema,
+  outboxSchemaSql,
+  type PostgresOutboxStore,
+  withTransaction,
+} from '../src/index.js';
+import {
+  dataOf,
+  OrderPlaced,
+  recordingTransport,
+  type TestDatabase,
+  until,
+  useDatabase,
+} from './helpers.js';
+
+let db: TestDatabase | undefined;
+const stores: PostgresOutboxStore[] = [];
+
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+  await db?.close();
+  db = undefined;
+  await cleanupServices();
+});
+
+async function setup(options: { completion?: 'mark' | 'delete' } = {}) {
+  db = await useDatabase();
+  const pool = db.pool();
+  const store = createPostgresOutboxStore({ pool, schema: db.schema.name, ...options });
+  stores.push(store);
+  const transport = recordingTransport();
+  const bus = createBus({ service: 'orders', transport, outbox: store });
+  return { db, pool, store, transport, bus };
+}
+
+const orderIds = (messages: readonly OutgoingMessage[]) => messages.map((m) => dataOf(m).orderId);
+
+describe('writer', () => {
+  it('stores a message only when the transaction commits, and the relay publishes it with its attributes', async () => {
+    const { pool, store, transport, bus } = await setup();
+    await withTransaction(pool, async (client) => {
+      await client.query('create table orders (id text primary key)');
+      await client.query(`insert into orders values ('kept')`);
+      await bus.publish(
+        OrderPlaced,
+        { orderId: 'kept', n: 1 },
+        { transaction: client, partitionKey: 'kept' },
+      );
+    });
+    await expect(
+      withTransaction(pool, async (client) => {
+        await client.query(`insert into orders values ('rolled-back')`);
+        await bus.publish(OrderPlaced, { orderId: 'rolled-back', n: 2 }, { transaction: client });
+        throw new Error('business rule failed');
+      }),
+    ).rejects.toThrow('business rule failed');
+
+    const relay = createOutboxRelay({ store, transport });
+    expect(await relay.drain()).toBe(1);
+    expect(orderIds(transport.published)).toEqual(['kept']);
+    const attributes = transport.published[0]!.attributes;
+    expect(attributes).toMatchObject({
+      type: 'order.placed',
+      source: 'orders',
+      kind: 'event',
+      partitionkey: 'kept',
+    });
+    expect(attributes.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(await store.counts()).toEqual({ pending: 0, published: 1, dead: 0 });
+  });
+
+  it('keeps the Debezium outbox router columns filled', async () => {
+    const { pool, store, db } = await setup();
+    await withTransaction(pool, (client) =>
+      createBus({ service: 'orders', transport: recordingTransport(), outbox: store }).publish(
+        OrderPlaced,
+        { orderId: 'o-9', n: 9 },
+        { transaction: client, partitionKey: 'o-9', id: 'evt-1' },
+      ),
+    );
+    const { rows } = await pool.query(
+      `select id, aggregatetype, aggregateid, type, convert_from(payload, 'utf8') as payload from "${db.schema.name}".eda_outbox`,
+    );
+    expect(rows).toEqual([
+      {
+        id: 'evt-1',
+        aggregatetype: 'order.placed',
+        aggregateid: 'o-9',
+        type: 'order.placed',
+        payload: '{"orderId":"o-9","n":9}',
+      },
+    ]);
+  });
+
+  it('refuses a pool, a client outside BEGIN and a failed transaction, writing nothing', async () => {
+    const { pool, store, bus } = await setup();
+    await expect(
+      bus.publish(OrderPlaced, { orderId: 'x', n: 1 }, { transaction: pool }),
+    ).rejects.toThrow(/given a pool/);
+    const client = await pool.connect();
+    try {
+      await expect(
+        bus.publish(OrderPlaced, { orderId: 'x', n: 1 }, { transaction: client }),
+      ).rejects.toThrow(/not inside a transaction/);
+      await client.query('begin');
+      await client.query('select 1/0').catch(() => undefined);
+      await expect(
+        bus.publish(OrderPlaced, { orderId: 'x', n: 1 }, { transaction: client }),
+      ).rejects.toThrow(ConfigurationError);
+      await client.query('rollback');
+    } finally {
+      client.release();
+    }
+    expect(await store.counts()).toEqual({ pending: 0, published: 0, dead: 0 });
+  });
+
+  it('rejects a payload that cannot be encoded with a clear error and leaves the transaction usable', async () => {
+    const { pool, store, bus } = await setup();
+    await withTransaction(pool, async (client) => {
+      await expect(
+        bus.publish(
+          OrderPlaced,
+          { orderId: 'big', n: 10n as unknown as number },
+          { transaction: client },
+        ),
+      ).rejects.toThrow(EncodeError);
+      await expect(
+        store.add(client, [
+          {
+            attributes: { id: 'a', type: 't', source: 's', specversion: '1.0', kind: 'event' },
+            body: 'text' as unknown as Uint8Array,
+          },
+        ]),
+      ).rejects.toThrow(/must be a Uint8Array/);
+      await expect(
+        store.add(client, [
+          {
+            attributes: {
+              id: 'a\u0000b',
+              type: 't',
+              source: 's',
+              specversion: '1.0',
+              kind: 'event',
+            },
+            body: new Uint8Array(),
+          },
+        ]),
+      ).rejects.toThrow(/NUL character/);
+      await expect(
+        store.add(client, [
+          {
+            attributes: { id: '', type: 't', source: 's', specversion: '1.0', kind: 'event' },
+            body: new Uint8Array(),
+          },
+        ]),
+      ).rejects.toThrow(EncodeError);
+      await bus.publish(OrderPlaced, { orderId: 'fine', n: 1 }, { transaction: client });
+    });
+    expect(await store.counts()).toMatchObject({ pending: 1 });
+  });
+});
+
+describe('configuration', () => {
+  it('rejects identifiers that are not plain names, naming the option', async () => {
+    const { pool } = await setup();
+    expect(() => createPostgresOutboxStore({ pool, table: 'outbox; drop table users' })).toThrow(
+      /postgres-outbox: table "outbox; drop table users" is not a valid identifier/,
+    );
+    expect(() => createPostgresOutboxStore({ pool, schema: 'a"b' })).toThrow(ConfigurationError);
+    expect(() => createPostgresOutboxStore({ pool, channel: 'x y' })).toThrow(/channel/);
+    expect(() => createPostgresOutboxStore({ pool, table: 'x'.repeat(49) })).toThrow(/1 to 48/);
+    expect(() => outboxSchemaSql({ schema: "public'; --" })).toThrow(ConfigurationError);
+    await expect(ensureOutboxSchema(pool, { table: '1table' })).rejects.toThrow(ConfigurationError);
+    expect(() => createPostgresOutboxStore({ pool, completion: 'drop' as 'mark' })).toThrow(
+      /completion/,
+    );
+  });
+
+  it('creates the schema idempotently, also from concurrent callers', async () => {
+    const { pool, db } = await setup();
+    const options = { schema: `${db.schema.name}_extra`, table: 'events_outbox' };
+    await Promise.all([1, 2, 3, 4].map(() => ensureOutboxSchema(pool, options)));
+    await ensureOutboxSchema(pool, options);
+    const { rows } = await pool.query(
+      `select count(*)::int as n from "${options.schema}".events_outbox`,
+    );
+    expect(rows[0]).toEqual({ n: 0 });
+    await pool.query(`drop schema "${options.schema}" cascade`);
+  });
+});
+
+describe('relay ordering', () => {
+  it('does not let a later transaction pass one that began earlier and commits later (no gap, order kept)', async () => {
+    const { pool, store, transport, bus } = await setup();
+    const first = await pool.connect();
+    const second = await pool.connect();
+    try {
+      await first.query('begin');
+      await bus.publish(
+        OrderPlaced,
+        { orderId: 'x-1', n: 1 },
+        { transaction: first, partitionKey: 'x' },
+      );
+      await second.query('begin');
+      await bus.publish(
+        OrderPlaced,
+        { orderId: 'x-2', n: 2 },
+        { transaction: second, partitionKey: 'x' },
+      );
+      await bus.publish(
+        OrderPlaced,
+        { orderId: 'y-1', n: 3 },
+        { transaction: second, partitionKey: 'y' },
+      );
+      await second.query('commit');
+
+      const relay = createOutboxRelay({ store, transport, batchSize: 10 });
+      // The second transaction committed, but the first is open and may still commit rows that
+      // come before it: nothing may be published yet.
+      expect(await relay.drain()).toBe(0);
+      await bus.publish(
+        OrderPlaced,
+        { orderId: 'x-0', n: 0 },
+        { transaction: first, partitionKey: 'x' },
+      );
+      await first.query('commit');
+      expect(await relay.drain()).toBe(4);
+      expect(orderIds(transport.published)).toEqual(['x-1', 'x-0', 'x-2', 'y-1']);
+    } finally {
+      first.release();
+      second.release();
+    }
+  });
+
+  it('holds back later records of an aggregate while an earlier one waits for a retry, and lets other aggregates pass', async () => {
+    const { pool, store, transport, bus } = await setup();
+    await withTransaction(pool, async (client) => {
+      for (const [orderId, key] of [
+        ['a-1', 'a'],
+        ['b-1', 'b'],
+        ['a-2', 'a'],
+        ['b-2', 'b'],
+      ] as const)
+        await bus.publish(
+          OrderPlaced,
+          { orderId, n: 0 },
+          { transaction: client, partitionKey: key },
+        );
+    });
+    let failures = 0;
+    transport.failWhen = (messages) => {
+      if (messages.some((m) => dataOf(m).orderId === 'a-1') && failures < 1) {
+        failures += 1;
+        return true;
+      }
+      return false;
+    };
+    const claimed = await store.claim({ limit: 1, leaseMs: 30_000 });
+    expect(orderIds(claimed.map((r) => r.message))).toEqual(['a-1']);
+    await store.fail(claimed, { error: 'broker down', maxAttempts: 5, retryAfterMs: 60_000 });
+    // a-1 waits for its retry: a-2 must not pass it, b-1 and b-2 may go.
+    const next = await store.claim({ limit: 10, leaseMs: 30_000 });
+    expect(orderIds(next.map((r) => r.message))).toEqual(['b-1', 'b-2']);
+    await store.complete(next);
+    // A leased record blocks its aggregate as well.
+    await pool.query(`update eda_outbox set available_at = now() where status = 'pending'`);
+    const retried = await store.claim({ limit: 1, leaseMs: 30_000 });
+    expect(orderIds(retried.map((r) => r.message))).toEqual(['a-1']);
+    expect(retried[0]!.attempts).toBe(1);
+    expect(await store.claim({ limit: 10, leaseMs: 30_000 })).toEqual([]);
+    await store.complete(retried);
+    const last = await store.claim({ limit: 10, leaseMs: 30_000 });
+    expect(orderIds(last.map((r) => r.message))).toEqual(['a-2']);
+  });
+
+  it('re-claims a batch whose lease expired (a relay that died mid-batch)', async () => {
+    const { pool, store, bus } = await setup();
+    await withTransaction(pool, (client) =>
+      bus.publish(OrderPlaced, { orderId: 'o', n: 1 }, { transaction: client, partitionKey: 'o' }),
+    );
+    const first = await store.claim({ limit: 10, leaseMs: 200 });
+    expect(first).toHaveLength(1);
+    expect(await store.claim({ limit: 10, leaseMs: 200 })).toEqual([]);
+    await until(
+      async () => (await store.claim({ limit: 10, leaseMs: 30_000 })).length === 1,
+      'the lease to expire',
+    );
+  });
+});
+
+describe('relay failures', () => {
+  it('counts attempts, backs off, and moves a record to the dead state after maxAttempts while others flow', async () => {
+    const { pool, store, transport, bus } = await setup();
+    await withTransaction(pool, async (client) => {
+      await bus.publish(
+        OrderPlaced,
+        { orderId: 'poison', n: 0 },
+        { transaction: client, partitionKey: 'p' },
+      );
+      await bus.publish(
+        OrderPlaced,
+        { orderId: 'healthy', n: 1 },
+        { transaction: client, partitionKey: 'h' },
+      );
+    });
+    transport.failWhen = (messages) => messages.some((m) => dataOf(m).orderId === 'poison');
+    const errors: unknown[] = [];
+    const relay = createOutboxRelay({
+      store,
+      transport,
+      batchSize: 1,
+      maxAttempts: 3,
+      initialBackoffMs: 10,
+      maxBackoffMs: 20,
+      pollIntervalMs: 50,
+      onError: (error) => errors.push(error),
+    });
+    relay.start();
+    await until(
+      async () => (await store.counts()).dead === 1,
+      'the poison record to be dead-lettered',
+    );
+    await until(() => orderIds(transport.published).includes('healthy'), 'the healthy record');
+    await relay.stop();
+    const { rows } = await pool.query(
+      `select status, attempts, last_error from eda_outbox where headers->>'id' is not null order by seq`,
+    );
+    expect(rows[0]).toEqual({
+      status: 'dead',
+      attempts: 3,
+      last_error: 'Error: broker refused the batch',
+    });
+    expect(errors.length).toBeGreaterThanOrEqual(3);
+    expect(orderIds(transport.published)).toEqual(['healthy']);
+  });
+
+  it('dead-letters a row that cannot be decoded, with its reason, and keeps relaying', async () => {
+    const { pool, transport, bus, db } = await setup();
+    await withTransaction(pool, async (client) => {
+      await bus.publish(OrderPlaced, { orderId: 'before', n: 1 }, { transaction: client });
+      // A row written by some other tool, without the envelope attributes.
+      await client.query(
+        `insert into eda_outbox (id, aggregatetype, type, payload, headers) values ('raw-1', 'order.placed', 'order.placed', '\\x00', '{"type":"order.placed"}')`,
+      );
+      await client.query(
+        `insert into eda_outbox (id, aggregatetype, type, payload, headers) values ('raw-2', 'order.placed', 'order.placed', '\\x00', '["not", "an", "object"]')`,
+      );
+      await bus.publish(OrderPlaced, { orderId: 'after', n: 2 }, { transaction: client });
+    });
+    const errors: unknown[] = [];
+    const relayStore = createPostgresOutboxStore({
+      pool,
+      schema: db.schema.name,
+      onError: (e) => errors.push(e),
+    });
+    stores.push(relayStore);
+    const relay = createOutboxRelay({ store: relayStore, transport });
+    expect(await relay.drain()).toBe(2);
+    expect(orderIds(transport.published)).toEqual(['before', 'after']);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toBeInstanceOf(DecodeError);
+    const { rows } = await pool.query(
+      `select id, status, last_error from eda_outbox where status = 'dead' order by seq`,
+    );
+    expect(rows.map((r) => r.id)).toEqual(['raw-1', 'raw-2']);
+    expect(rows[0].last_error).toMatch(/DecodeError: .*"id" is missing/);
+    expect(rows[1].last_error).toMatch(/not a JSON object/);
+  });
+});
+
+describe('relay loop', () => {
+  it('wakes on NOTIFY without waiting for the poll interval', async () => {
+    const { pool, store, transport, bus } = await setup();
+    const relay = createOutboxRelay({ store, transport, pollIntervalMs: 600_000, purge: false });
+    relay.start();
+    try {
+      // Let the relay reach its wait (it finds nothing and listens).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await withTransaction(pool, (client) =>
+        bus.publish(OrderPlaced, { orderId: 'wake', n: 1 }, { transaction: client }),
+      );
+      // With a ten-minute poll interval only the notification can deliver it within this wait.
+      await until(() => transport.published.length === 1, 'the notified record', 20_000);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('stops gracefully: the in-flight batch is published and completed before stop() resolves', async () => {
+    const { pool, store, transport, bus } = await setup();
+    await withTransaction(pool, async (client) => {
+      for (let n = 0; n < 5; n++)
+        await bus.publish(OrderPlaced, { orderId: `o-${n}`, n }, { transaction: client });
+    });
+    let releaseAck!: () => void;
+    const ackHeld = new Promise<void>((resolve) => {
+      releaseAck = resolve;
+    });
+    let publishing = false;
+    transport.beforeAck = async () => {
+      publishing = true;
+      await ackHeld;
+    };
+    const relay = createOutboxRelay({ store, transport, batchSize: 100 });
+    relay.start();
+    await until(() => publishing, 'the batch to be in flight');
+    const stopped = relay.stop();
+    releaseAck();
+    await stopped;
+    expect(transport.published).toHaveLength(5);
+    expect(await store.counts()).toEqual({ pending: 0, published: 5, dead: 0 });
+  });
+});
+
+describe('retention', () => {
+  it('purges published rows older than the window in bounded batches, never pending or dead ones', async () => {
+    const { pool, store, transport, bus } = await setup();
+    await withTransaction(pool, async (client) => {
+      for (let n = 0; n < 25; n++)
+        await bus.publish(OrderPlaced, { orderId: `o-${n}`, n }, { transaction: client });
+    });
+    await createOutboxRelay({ store, transport }).drain();
+    await withTransaction(pool, (client) =>
+      bus.publish(OrderPlaced, { orderId: 'pending', n: 0 }, { transaction: client }),
+    );
+    await pool.query(
+      `update eda_outbox set published_at = now() - interval '2 hours' where status = 'published'`,
+    );
+    expect(await store.purge({ olderThanMs: 3_600_000, limit: 10 })).toBe(10);
+    expect(await store.purge({ olderThanMs: 3_600_000, limit: 10 })).toBe(10);
+    expect(await store.purge({ olderThanMs: 3_600_000, limit: 10 })).toBe(5);
+    expect(await store.purge({ olderThanMs: 3_600_000, limit: 10 })).toBe(0);
+    expect(await store.counts()).toEqual({ pending: 1, published: 0, dead: 0 });
+  });
+
+  it('purgeAll empties a large backlog batch by batch; recent rows stay', async () => {
+    const { pool, store, transport, bus } = await setup();
+    await withTransaction(pool, async (client) => {
+      await store.add(
+        client,
+        Array.from({ length: 2500 }, (_, n) => ({
+          attributes: {
+            id: `id-${n}`,
+            type: 'order.placed',
+            source: 'orders',
+            specversion: '1.0' as const,
+            kind: 'event' as const,
+          },
+          body: new Uint8Array([n % 256]),
+        })),
+      );
+    });
+    await createOutboxRelay({ store, transport, batchSize: 500 }).drain();
+    await pool.query(
+      `update eda_outbox set published_at = now() - interval '2 hours' where seq % 2 = 0`,
+    );
+    const purged = await store.purgeAll({ olderThanMs: 3_600_000, batchSize: 300 });
+    expect(purged).toBe(1250);
+    expect(await store.counts()).toEqual({ pending: 0, published: 1250, dead: 0 });
+    void bus;
+  });
+
+  it('deletes at once with completion: delete', async () => {
+    const { pool, store, transport, bus } = await setup({ completion: 'delete' });
+    await withTransaction(pool, (client) =>
+      bus.publish(OrderPlaced, { orderId: 'gone', n: 1 }, { transaction: client }),
+    );
+    expect(await createOutboxRelay({ store, transport }).drain()).toBe(1);
+    expect(await store.counts()).toEqual({ pending: 0, published: 0, dead: 0 });
+  });
+});
+
+describe('commands', () => {
+  it('relays commands with send() and events with publish(), in order', async () => {
+    const { pool, store } = await setup();
+    const ShipOrder = defineEvent<{ orderId: string }>({ type: 'ship.order', owner: 'orders' });
+    const calls: string[] = [];
+    const transport = recordingTransport();
+    transport.send = async (messages) => {
+      calls.push(...messages.map((m) => `send:${m.attributes.type}`));
+    };
+    transport.publish = async (messages) => {
+      calls.push(...messages.map((m) => `publish:${m.attributes.type}`));
+    };
+    await withTransaction(pool, async (client) => {
+      await createBus({ service: 'orders', transport, outbox: store }).publish(
+        ShipOrder,
+        { orderId: 'x' },
+        { transaction: client },
+      );
+      await store.add(client, [
+        {
+          attributes: {
+            id: 'c-1',
+            type: 'ship.now',
+            source: 'orders',
+            specversion: '1.0',
+            kind: 'command',
+          },
+          body: new Uint8Array(),
+        },
+      ]);
+    });
+    expect(await createOutboxRelay({ store, transport }).drain()).toBe(2);
+    expect(calls).toEqual(['publish:ship.order', 'send:ship.now']);
+  });
+});

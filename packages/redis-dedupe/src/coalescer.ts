@@ -1,0 +1,90 @@
+// Coalesces single operations issued close together (same event-loop turn by default) into one
+// call per group, so a consumer that handles a fetched batch concurrently pays one Redis round
+// trip for the batch's claims instead of one per message, without changing core's pipeline,
+// which claims message by message.
+
+/** Options of `createCoalescer`. */
+export interface CoalescerOptions<TItem, TResult> {
+  /** Largest number of items sent in one call; a full group is sent at once. */
+  readonly maxBatchSize: number;
+  /** How long to gather after the first item: 0 means until the end of this event-loop turn. */
+  readonly windowMs: number;
+  /** Sends one group's items and returns their results in the same order. */
+  readonly flush: (group: string, items: readonly TItem[]) => Promise<readonly TResult[]>;
+}
+
+interface Waiting<TItem, TResult> {
+  readonly item: TItem;
+  readonly resolve: (result: TResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Gathers items per group and sends each group with one `flush` call. */
+export interface Coalescer<TItem, TResult> {
+  /** Adds an item to `group`'s next call; resolves with its own result. */
+  add(group: string, item: TItem): Promise<TResult>;
+}
+
+export function createCoalescer<TItem, TResult>(
+  options: CoalescerOptions<TItem, TResult>,
+): Coalescer<TItem, TResult> {
+  const { maxBatchSize, windowMs, flush } = options;
+  let groups = new Map<string, Waiting<TItem, TResult>[]>();
+  let scheduled = false;
+
+  const send = (group: string, waiting: Waiting<TItem, TResult>[]) => {
+    // flush is called synchronously here; a throw or a rejection both settle every waiter.
+    let sent: Promise<readonly TResult[]>;
+    try {
+      sent = flush(
+        group,
+        waiting.map((w) => w.item),
+      );
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    sent.then(
+      (results) => {
+        waiting.forEach((w, i) => {
+          w.resolve(results[i] as TResult);
+        });
+      },
+      (error: unknown) => {
+        for (const w of waiting) w.reject(error);
+      },
+    );
+  };
+
+  const sendAll = () => {
+    scheduled = false;
+    const ready = groups;
+    groups = new Map();
+    for (const [group, waiting] of ready) send(group, waiting);
+  };
+
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    if (windowMs > 0) setTimeout(sendAll, windowMs);
+    else setImmediate(sendAll);
+  };
+
+  return {
+    add(group, item) {
+      return new Promise<TResult>((resolve, reject) => {
+        let waiting = groups.get(group);
+        if (!waiting) {
+          waiting = [];
+          groups.set(group, waiting);
+        }
+        waiting.push({ item, resolve, reject });
+        if (waiting.length >= maxBatchSize) {
+          groups.delete(group);
+          send(group, waiting);
+        } else {
+          schedule();
+        }
+      });
+    },
+  };
+}

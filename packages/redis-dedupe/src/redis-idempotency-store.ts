@@ -1,0 +1,389 @@
+// The Redis idempotency store: core's IdempotencyStore contract over an ioredis client, with
+// atomic Lua scripts, leases, retention, a version guard and claims coalesced per consumer.
+import { randomUUID } from 'node:crypto';
+import {
+  type ClaimOptions,
+  type ClaimResult,
+  ConfigurationError,
+  type IdempotencyCapabilities,
+  type IdempotencyStore,
+} from '@eda/core';
+import { createCoalescer } from './coalescer.js';
+import { CLAIM_SCRIPT, COMPLETE_SCRIPT, RELEASE_SCRIPT } from './lua-scripts.js';
+import { toRedisKey } from './redis-key.js';
+import { type RedisClient, runScript } from './run-script.js';
+import { RedisDedupeError } from './store-errors.js';
+
+/** Options of `createRedisIdempotencyStore`. */
+export interface RedisIdempotencyStoreOptions {
+  /**
+   * An ioredis `Redis` or `Cluster` client that you built and own: the store never closes it.
+   * For a fast, clear failure while Redis is down, build it with `enableOfflineQueue: false`,
+   * `maxRetriesPerRequest: 1` and a `commandTimeout` below core's idempotency `timeoutMs`
+   * (see the README's failure policy).
+   */
+  readonly client: RedisClient;
+  /**
+   * Start of every key the store writes. Must not contain `{` or `}`: the store puts the
+   * consumer's name in braces after it as the cluster hash tag.
+   * @default 'eda:dedupe:'
+   */
+  readonly keyPrefix?: string;
+  /**
+   * A Redis call that has not answered after this long fails with UnavailableError. Keep it at
+   * or below core's idempotency `timeoutMs`.
+   * @default 1000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Gather `claim` and `complete` calls made close together into one script call per consumer
+   * (one round trip for a whole batch being handled concurrently). Off sends one call each.
+   * @default true
+   */
+  readonly coalesce?: boolean;
+  /**
+   * How long coalescing waits after the first call before sending. 0 sends at the end of the
+   * current event-loop turn, which adds no timer delay.
+   * @default 0
+   */
+  readonly batchWindowMs?: number;
+  /**
+   * Most keys in one script call. A script blocks Redis while it runs, so keep batches modest.
+   * @default 256
+   */
+  readonly maxBatchSize?: number;
+}
+
+/** Counters since the store was created; each call of `stats()` returns a fresh copy. */
+export interface RedisDedupeStats {
+  /** Claims that won their key. */
+  readonly claimed: number;
+  /** Claims of keys already done within the retention window: duplicates skipped. */
+  readonly duplicates: number;
+  /** Claims of keys another consumer holds under an unexpired lease. */
+  readonly inProgress: number;
+  /** Version-guarded claims whose version was not newer than the applied one: skipped. */
+  readonly stale: number;
+  /** Successful completions. */
+  readonly completed: number;
+  /** Completions refused because the token no longer held the claim (its lease had expired). */
+  readonly completionsLost: number;
+  /** Successful releases. */
+  readonly released: number;
+  /** Operations that failed because Redis was unreachable, slow or refused them. */
+  readonly failures: number;
+  /** Script calls sent to Redis (round trips); compare with the counts above to see batching. */
+  readonly scriptCalls: number;
+}
+
+/** The Redis idempotency store. */
+export interface RedisIdempotencyStore extends IdempotencyStore {
+  /** The prefix every key starts with. */
+  readonly keyPrefix: string;
+  /** The Redis key holding `dedupeKey`'s state, for inspection and tests. */
+  redisKeyOf(dedupeKey: string): string;
+  /** Counters of outcomes and round trips. */
+  stats(): RedisDedupeStats;
+}
+
+type Counters = { -readonly [K in keyof RedisDedupeStats]: number };
+
+interface ClaimItem {
+  readonly key: string;
+  readonly version: number | undefined;
+}
+
+interface CompleteItem {
+  readonly key: string;
+  readonly token: string;
+  readonly version: number | undefined;
+}
+
+const ADAPTER = 'createRedisIdempotencyStore';
+
+function positiveInteger(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new ConfigurationError(
+      `Redis idempotency store: ${name} is ${String(value)}: use a whole number of milliseconds from 1 to ${max}.`,
+    );
+  }
+  return value;
+}
+
+function checkKey(key: unknown): string {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new ConfigurationError(
+      `Redis idempotency store: the key ${JSON.stringify(key)} is not a non-empty string.`,
+    );
+  }
+  return key;
+}
+
+function checkVersion(version: unknown): number | undefined {
+  if (version === undefined) return undefined;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
+    throw new ConfigurationError(
+      `Redis idempotency store: the entity version ${String(version)} is not a non-negative safe integer.`,
+    );
+  }
+  return version;
+}
+
+// Leases and retention must stay exact when Lua adds them to the server's clock in ms (doubles).
+const MAX_DURATION_MS = 2 ** 48;
+
+/**
+ * Creates an idempotency store on Redis.
+ *
+ * Guarantees: of concurrent claims of one free key exactly one wins; a claim whose consumer
+ * died expires after its lease and can be taken by another consumer; a done key is remembered
+ * for the retention window; a version-guarded claim wins only with a version newer than the
+ * last completed one (older or equal: `stale`, counted in `stats().stale`); keys are namespaced
+ * per consumer and share one cluster slot per consumer. Redis decides every expiry with its own
+ * clock. Not guaranteed: anything after Redis loses its data (a restart without persistence, a
+ * failover before replication): completed keys are then forgotten and a redelivered message is
+ * handled again.
+ *
+ * @throws ConfigurationError at once when an option is invalid.
+ * @returns A store whose operations reject with UnavailableError when Redis is unreachable,
+ * reconnecting or slower than `timeoutMs`, with RedisDedupeError when Redis refuses a script
+ * (for example a foreign value stored under the prefix), and with ConfigurationError for an
+ * invalid key, duration or version.
+ */
+export function createRedisIdempotencyStore(
+  options: RedisIdempotencyStoreOptions,
+): RedisIdempotencyStore {
+  const {
+    client,
+    keyPrefix = 'eda:dedupe:',
+    timeoutMs = 1000,
+    coalesce = true,
+    batchWindowMs = 0,
+    maxBatchSize = 256,
+  } = options ?? ({} as RedisIdempotencyStoreOptions);
+  if (
+    !client ||
+    typeof client.evalsha !== 'function' ||
+    typeof client.eval !== 'function' ||
+    typeof client.status !== 'string'
+  ) {
+    throw new ConfigurationError(
+      `${ADAPTER} needs an ioredis client: pass { client: new Redis(url) } (or a Cluster). The store never closes it.`,
+    );
+  }
+  if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix)) {
+    throw new ConfigurationError(
+      `${ADAPTER}: keyPrefix ${JSON.stringify(keyPrefix)} must be a string without "{" or "}": the store adds the consumer's hash tag itself.`,
+    );
+  }
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new ConfigurationError(
+      `${ADAPTER}: timeoutMs is ${timeoutMs}: use a positive number of milliseconds (for example 1000).`,
+    );
+  }
+  if (!Number.isFinite(batchWindowMs) || batchWindowMs < 0 || batchWindowMs > 1000) {
+    throw new ConfigurationError(
+      `${ADAPTER}: batchWindowMs is ${batchWindowMs}: use 0 (end of the event-loop turn) to 1000 milliseconds.`,
+    );
+  }
+  if (!Number.isSafeInteger(maxBatchSize) || maxBatchSize < 1 || maxBatchSize > 10_000) {
+    throw new ConfigurationError(
+      `${ADAPTER}: maxBatchSize is ${maxBatchSize}: use an integer from 1 to 10000.`,
+    );
+  }
+
+  const counters: Counters = {
+    claimed: 0,
+    duplicates: 0,
+    inProgress: 0,
+    stale: 0,
+    completed: 0,
+    completionsLost: 0,
+    released: 0,
+    failures: 0,
+    scriptCalls: 0,
+  };
+
+  const call = async (
+    script: typeof CLAIM_SCRIPT,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> => {
+    counters.scriptCalls += 1;
+    try {
+      return await runScript(client, script, keys, args, timeoutMs, script !== CLAIM_SCRIPT);
+    } catch (error) {
+      counters.failures += keys.length;
+      throw error;
+    }
+  };
+
+  // One script call claims the items of one consumer (one hash tag, so one cluster slot).
+  const claimGroup = async (
+    leaseMs: number,
+    items: readonly ClaimItem[],
+  ): Promise<ClaimResult[]> => {
+    const base = randomUUID();
+    const keys = items.map((item) => toRedisKey(keyPrefix, item.key).key);
+    const args: (string | number)[] = [leaseMs, base];
+    if (items.some((item) => item.version !== undefined)) {
+      for (const item of items) args.push(item.version === undefined ? '' : String(item.version));
+    }
+    const reply = await call(CLAIM_SCRIPT, keys, args);
+    if (!Array.isArray(reply) || reply.length !== items.length) {
+      throw new RedisDedupeError(
+        `Redis idempotency store: the claim script answered ${JSON.stringify(reply)} for ${items.length} keys.`,
+      );
+    }
+    return reply.map((status: unknown, i): ClaimResult => {
+      if (status === 'c') {
+        counters.claimed += 1;
+        return { status: 'claimed', token: `${base}:${i + 1}` };
+      }
+      if (status === 'p') {
+        counters.inProgress += 1;
+        return { status: 'in-progress' };
+      }
+      if (status === 'd') {
+        counters.duplicates += 1;
+        return { status: 'done' };
+      }
+      if (typeof status === 'string' && status.startsWith('s')) {
+        counters.stale += 1;
+        return { status: 'stale', appliedVersion: Number(status.slice(1)) };
+      }
+      throw new RedisDedupeError(
+        `Redis idempotency store: the claim script answered ${JSON.stringify(status)} for "${items[i]?.key}".`,
+      );
+    });
+  };
+
+  const completeGroup = async (
+    retentionMs: number,
+    items: readonly CompleteItem[],
+  ): Promise<boolean[]> => {
+    const keys = items.map((item) => toRedisKey(keyPrefix, item.key).key);
+    const args: (string | number)[] = [retentionMs];
+    for (const item of items)
+      args.push(item.token, item.version === undefined ? '' : String(item.version));
+    const reply = await call(COMPLETE_SCRIPT, keys, args);
+    if (!Array.isArray(reply) || reply.length !== items.length) {
+      throw new RedisDedupeError(
+        `Redis idempotency store: the complete script answered ${JSON.stringify(reply)} for ${items.length} keys.`,
+      );
+    }
+    return reply.map((done: unknown) => {
+      if (done === 1) counters.completed += 1;
+      else counters.completionsLost += 1;
+      return done === 1;
+    });
+  };
+
+  // Group names carry the duration too: one script call has one lease (or retention) for all.
+  const groupOf = (durationMs: number, key: string) =>
+    `${durationMs}\u0000${toRedisKey(keyPrefix, key).tag}`;
+  const durationOf = (group: string) => Number(group.slice(0, group.indexOf('\u0000')));
+
+  const claimCoalescer = createCoalescer<ClaimItem, ClaimResult>({
+    maxBatchSize,
+    windowMs: batchWindowMs,
+    flush: (group, items) => claimGroup(durationOf(group), items),
+  });
+  const completeCoalescer = createCoalescer<CompleteItem, boolean>({
+    maxBatchSize,
+    windowMs: batchWindowMs,
+    flush: (group, items) => completeGroup(durationOf(group), items),
+  });
+
+  const claim = async (key: string, claimOptions: ClaimOptions): Promise<ClaimResult> => {
+    checkKey(key);
+    const leaseMs = positiveInteger('leaseMs', claimOptions?.leaseMs, MAX_DURATION_MS);
+    const version = checkVersion(claimOptions.version);
+    const item = { key, version };
+    if (coalesce) return claimCoalescer.add(groupOf(leaseMs, key), item);
+    const [result] = await claimGroup(leaseMs, [item]);
+    return result!;
+  };
+
+  const claimMany: IdempotencyStore['claimMany'] = async (keys, manyOptions) => {
+    const leaseMs = positiveInteger('leaseMs', manyOptions?.leaseMs, MAX_DURATION_MS);
+    if (!Array.isArray(keys)) {
+      throw new ConfigurationError('Redis idempotency store: claimMany needs an array of keys.');
+    }
+    for (const key of keys) checkKey(key);
+    // Split by hash tag (cluster slot) and by maxBatchSize; run the calls at once.
+    const byTag = new Map<string, number[]>();
+    keys.forEach((key, index) => {
+      const tag = toRedisKey(keyPrefix, key).tag;
+      const indexes = byTag.get(tag) ?? [];
+      indexes.push(index);
+      byTag.set(tag, indexes);
+    });
+    const results: ClaimResult[] = new Array(keys.length);
+    const calls: Promise<void>[] = [];
+    for (const indexes of byTag.values()) {
+      for (let start = 0; start < indexes.length; start += maxBatchSize) {
+        const chunk = indexes.slice(start, start + maxBatchSize);
+        calls.push(
+          claimGroup(
+            leaseMs,
+            chunk.map((index) => ({ key: keys[index]!, version: undefined })),
+          ).then((claimed) => {
+            chunk.forEach((index, i) => {
+              results[index] = claimed[i]!;
+            });
+          }),
+        );
+      }
+    }
+    await Promise.all(calls);
+    return results;
+  };
+
+  const capabilities: IdempotencyCapabilities = {
+    leases: true,
+    versionGuard: true,
+    retention: true,
+    persistent: true,
+  };
+
+  return {
+    capabilities,
+    keyPrefix,
+    claim,
+    claimMany,
+
+    async complete(key, token, completeOptions) {
+      checkKey(key);
+      if (typeof token !== 'string' || token.length === 0) {
+        throw new ConfigurationError(
+          'Redis idempotency store: complete needs the token that claim returned.',
+        );
+      }
+      const retentionMs = positiveInteger(
+        'retentionMs',
+        completeOptions?.retentionMs,
+        MAX_DURATION_MS,
+      );
+      const item = { key, token, version: checkVersion(completeOptions.version) };
+      if (coalesce) return completeCoalescer.add(groupOf(retentionMs, key), item);
+      const [done] = await completeGroup(retentionMs, [item]);
+      return done!;
+    },
+
+    async release(key, token) {
+      checkKey(key);
+      if (typeof token !== 'string' || token.length === 0) {
+        throw new ConfigurationError(
+          'Redis idempotency store: release needs the token that claim returned.',
+        );
+      }
+      const reply = await call(RELEASE_SCRIPT, [toRedisKey(keyPrefix, key).key], [token]);
+      if (reply === 1) counters.released += 1;
+      return reply === 1;
+    },
+
+    redisKeyOf: (dedupeKey) => toRedisKey(keyPrefix, checkKey(dedupeKey)).key,
+    stats: () => ({ ...counters }),
+  };
+}

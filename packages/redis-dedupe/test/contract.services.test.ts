@@ -1,0 +1,29 @@
+// The shared idempotency store contract (@eda/test-suite) against the real Redis.
+import { useRedisPrefix } from '@eda/test-services';
+import { describeIdempotencyStoreContract } from '@eda/test-suite';
+import type { Redis } from 'ioredis';
+import { createRedisIdempotencyStore } from '../src/index.js';
+import { connect } from './support/clients.js';
+
+describeIdempotencyStoreContract('redis (ioredis, standalone)', {
+  capabilities: { leases: true, versionGuard: true, retention: true, persistent: true },
+  hooks: ['restart'],
+  async createEnvironment() {
+    const keys = await useRedisPrefix('contract');
+    const clients: Redis[] = [await connect()];
+    const open = (client: Redis) => createRedisIdempotencyStore({ client, keyPrefix: keys.prefix });
+    return {
+      store: open(clients[0]!),
+      // A restart of the consumer process: a new connection and store over the same keys.
+      async restart() {
+        const client = await connect();
+        clients.push(client);
+        return open(client);
+      },
+      async cleanup() {
+        await keys.cleanup();
+        for (const client of clients) client.disconnect();
+      },
+    };
+  },
+});

@@ -1,0 +1,234 @@
+// Faults with the real Redis: a restart mid-stream (this Redis keeps nothing on disk), dropped
+// connections mid-claim, and a consumer process killed while it holds a claim.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { type BusEvent, createBus, createInMemoryTransport, defineCommand, on } from '@eda/core';
+import {
+  cleanupServices,
+  createRedis,
+  endpoints,
+  restartRedis,
+  useRedisPrefix,
+} from '@eda/test-services';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRedisIdempotencyStore } from '../src/index.js';
+import { closeClients, connect, eventually, ready } from './support/clients.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
+
+const ApplyCredit = defineCommand<{ n: number }>({ type: 'ledger.apply-credit', owner: 'ledger' });
+
+afterEach(async () => {
+  closeClients();
+  await cleanupServices();
+});
+
+const fastRetry = { immediateRetries: 0, initialDelayMs: 20, maxDelayMs: 300, maxDeliveries: 1000 };
+
+describe('Redis restarted mid-stream (no persistence)', () => {
+  it('loses no message, and re-applies only messages whose completion the restart erased', async () => {
+    const { prefix } = await useRedisPrefix('restart');
+    const client = await connect();
+    const store = createRedisIdempotencyStore({ client, keyPrefix: prefix });
+    const transport = createInMemoryTransport();
+    const bus = createBus({
+      service: 'ledger',
+      transport,
+      idempotency: { store, leaseMs: 2000, timeoutMs: 1000 },
+      retry: fastRetry,
+    });
+    const applied = new Map<string, number[]>(); // id -> times (ms) of each application
+    await bus.subscribe({
+      concurrency: 8,
+      handlers: [
+        on(ApplyCredit, async (m) => {
+          await new Promise((resolve) => setTimeout(resolve, 2)); // a side effect takes a moment
+          applied.set(m.id, [...(applied.get(m.id) ?? []), Date.now()]);
+        }),
+      ],
+    });
+    const sender = createBus({ service: 'bank', transport });
+    const first = Array.from({ length: 600 }, (_, i) => `before-${i}`);
+    for (const id of first) await sender.send(ApplyCredit, { n: 1 }, { id });
+    // Restart while the stream is being consumed.
+    await eventually(() => (applied.size >= 100 ? true : undefined));
+    await restartRedis();
+    await ready(client);
+    const restartedAt = Date.now();
+    await eventually(() => (first.every((id) => applied.has(id)) ? true : undefined), 60_000);
+    // Now every first-wave message arrives again, and a second wave arrives twice.
+    const second = Array.from({ length: 300 }, (_, i) => `after-${i}`);
+    for (const id of [...first, ...second, ...second])
+      await sender.send(ApplyCredit, { n: 1 }, { id });
+    const queue = transport.broker.queue('ledger.apply-credit');
+    await eventually(() => {
+      const s = store.stats();
+      return queue.depth === 0 &&
+        s.claimed + s.duplicates >= first.length + second.length * 2 + first.length
+        ? true
+        : undefined;
+    }, 60_000);
+    // Nothing is lost.
+    for (const id of [...first, ...second])
+      expect(applied.get(id)?.length ?? 0).toBeGreaterThanOrEqual(1);
+    // Messages that first arrive after the restart are applied exactly once.
+    for (const id of second) expect(applied.get(id)).toHaveLength(1);
+    // A first-wave message applied after Redis came back is remembered: applied once.
+    const appliedAfter = first.filter((id) => applied.get(id)![0]! > restartedAt);
+    for (const id of appliedAfter) expect(applied.get(id)).toHaveLength(1);
+    // Those applied before the restart were forgotten with Redis's data: their duplicate ran again.
+    const forgotten = first.filter((id) => applied.get(id)!.length === 2);
+    expect(forgotten.length).toBeGreaterThanOrEqual(100);
+    for (const id of first) expect(applied.get(id)!.length).toBeLessThanOrEqual(2);
+    await transport.close();
+  });
+});
+
+describe('connection dropped mid-claim', () => {
+  it('answers a claim whose reply was lost with the same claim once ioredis re-sends it', async () => {
+    const url = new URL(endpoints.redisUrl);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
+    try {
+      const { prefix } = await useRedisPrefix('drop');
+      const client = await connect({ host: '127.0.0.1', port: proxy.port });
+      const store = createRedisIdempotencyStore({ client, keyPrefix: prefix, timeoutMs: 5000 });
+      const inspector = createRedis();
+      try {
+        proxy.dropReplies();
+        const pending = store.claim('c:msg:s:1', { leaseMs: 30_000 });
+        // The claim ran on the server: the key is held, but its reply never arrived.
+        await eventually(async () =>
+          (await inspector.hget(store.redisKeyOf('c:msg:s:1'), 's')) === 'p' ? true : undefined,
+        );
+        await proxy.cut(); // the connection drops mid-claim
+        await proxy.restore();
+        const claim = await pending; // re-sent after the reconnect: the script finds its own token
+        expect(claim.status).toBe('claimed');
+        if (claim.status !== 'claimed') return;
+        expect(await inspector.hget(store.redisKeyOf('c:msg:s:1'), 't')).toBe(claim.token);
+        expect(await store.complete('c:msg:s:1', claim.token, { retentionMs: 60_000 })).toBe(true);
+      } finally {
+        inspector.disconnect();
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('applies each of 2,000 duplicated commands once while the consumer connection is killed repeatedly', async () => {
+    const { prefix } = await useRedisPrefix('kill-conn');
+    const client = await connect();
+    const clientId = await client.client('ID');
+    const store = createRedisIdempotencyStore({ client, keyPrefix: prefix });
+    const transport = createInMemoryTransport();
+    const bus = createBus({
+      service: 'ledger',
+      transport,
+      idempotency: { store, leaseMs: 1000 },
+      retry: fastRetry,
+    });
+    const applied = new Map<string, number>();
+    await bus.subscribe({
+      concurrency: 16,
+      handlers: [
+        on(ApplyCredit, async (m) => {
+          await new Promise((resolve) => setImmediate(resolve)); // the side effect awaits I/O
+          applied.set(m.id, (applied.get(m.id) ?? 0) + 1);
+        }),
+      ],
+    });
+    const ids = Array.from({ length: 2000 }, (_, i) => `m-${i}`);
+    const admin = createRedis();
+    let kills = 0;
+    let killsMidStream = 0;
+    // Kill the consumer's connection whenever it is up, from before the first send until
+    // everything is applied.
+    const killer = (async () => {
+      while (applied.size < ids.length && kills < 500) {
+        await ready(client);
+        const id = await client.client('ID').catch(() => clientId);
+        const killed = await admin.client('KILL', 'ID', String(id)).catch(() => 0);
+        kills += 1;
+        if (killed && applied.size > 0 && applied.size < ids.length) killsMidStream += 1;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const sender = createBus({ service: 'bank', transport });
+    try {
+      for (const id of ids) {
+        await sender.send(ApplyCredit, { n: 1 }, { id });
+        await sender.send(ApplyCredit, { n: 1 }, { id });
+        // Space the sends out so the stream overlaps many kills.
+        if (Number(id.slice(2)) % 100 === 99)
+          await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await killer;
+    } finally {
+      admin.disconnect();
+    }
+    const queue = transport.broker.queue('ledger.apply-credit');
+    await eventually(() => {
+      const s = store.stats();
+      return queue.depth === 0 && s.claimed + s.duplicates >= 2 * ids.length ? true : undefined;
+    }, 60_000);
+    // The connection really was dropped while messages were being claimed and completed.
+    expect(killsMidStream).toBeGreaterThan(3);
+    expect(applied.size).toBe(ids.length);
+    expect([...applied.values()].every((count) => count === 1)).toBe(true);
+    await transport.close();
+  });
+});
+
+describe('consumer killed while holding a claim', () => {
+  it('lets another consumer process the message once the dead consumer lease has ended', async () => {
+    const { prefix } = await useRedisPrefix('killed');
+    const key = 'ledger:msg:bank:killed-1';
+    const script = fileURLToPath(new URL('./support/claim-and-hang.ts', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=development',
+        '--import',
+        'tsx',
+        script,
+        endpoints.redisUrl,
+        prefix,
+        key,
+        '1500',
+      ],
+      {
+        cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    await eventually(() => (output.includes('\n') ? true : undefined), 30_000);
+    expect(output.trim()).toBe('claimed');
+    child.kill('SIGKILL'); // dies mid-handler: never completes, never releases
+    await exited;
+
+    const store = createRedisIdempotencyStore({ client: await connect(), keyPrefix: prefix });
+    const transport = createInMemoryTransport();
+    const events: BusEvent[] = [];
+    const bus = createBus({
+      service: 'ledger',
+      transport,
+      idempotency: { store },
+      retry: fastRetry,
+      observers: [(event) => void events.push(event)],
+    });
+    const applied: string[] = [];
+    await bus.subscribe({ handlers: [on(ApplyCredit, (m) => void applied.push(m.id))] });
+    await createBus({ service: 'bank', transport }).send(ApplyCredit, { n: 1 }, { id: 'killed-1' });
+    await eventually(() => (applied.length === 1 ? true : undefined));
+    expect(applied).toEqual(['killed-1']);
+    // It waited for the lease: the first deliveries found the dead consumer's claim in progress.
+    const retries = events.filter((e) => e.kind === 'retry');
+    expect(retries.length).toBeGreaterThan(0);
+    expect(retries.every((e) => e.kind === 'retry' && /InProgressError/.test(e.reason))).toBe(true);
+    await transport.close();
+  });
+});
