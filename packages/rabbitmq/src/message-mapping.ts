@@ -1,0 +1,128 @@
+// The AMQP form of a message: CloudEvents attributes as `cloudEvents_` application headers
+// (there is no official AMQP 0-9-1 binding; this is the AMQP binding's prefix), the data as the
+// body, `datacontenttype` as the content-type property, the id as message-id, persistent.
+import type { Delivery, OutgoingMessage } from '@eda/core';
+import { fromBinaryHeaders, toBinaryHeaders } from '@eda/core';
+import type { ConsumeMessage, Options } from 'amqplib';
+
+/** Header prefix of envelope attributes. */
+export const ATTRIBUTE_PREFIX = 'cloudEvents_';
+/** Deliveries this message had before the current copy was published (delayed retries). */
+export const ATTEMPT_HEADER = 'x-eda-attempt';
+/** Why the last delivery was retried. */
+export const RETRY_REASON_HEADER = 'x-eda-retry-reason';
+
+/** Headers the broker sets on delivery; a republished copy must not carry them over. */
+const BROKER_HEADERS = new Set([
+  'x-death',
+  'x-delivery-count',
+  'x-first-death-exchange',
+  'x-first-death-queue',
+  'x-first-death-reason',
+]);
+
+/** The body as a Buffer without copying. */
+export function toBuffer(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/** amqplib publish options of an outgoing message. */
+export function toPublishOptions(message: OutgoingMessage, mandatory: boolean): Options.Publish {
+  const { attributes } = message;
+  const headers: Record<string, string> = toBinaryHeaders(attributes, { prefix: ATTRIBUTE_PREFIX });
+  delete headers[`${ATTRIBUTE_PREFIX}datacontenttype`];
+  return {
+    persistent: true,
+    mandatory,
+    messageId: attributes.id,
+    type: attributes.type,
+    ...(attributes.datacontenttype === undefined
+      ? {}
+      : { contentType: attributes.datacontenttype }),
+    ...(attributes.correlationid === undefined ? {} : { correlationId: attributes.correlationid }),
+    headers,
+  };
+}
+
+/** A header value as text, or undefined for values that cannot be an attribute. */
+function headerText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
+    return String(value);
+  return undefined;
+}
+
+function nonNegativeInteger(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : Number(headerText(value));
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * Deliveries before this copy: our own header, else the broker's `x-death` counts (a message
+ * that the broker dead-lettered or expired back into the queue without passing through us).
+ */
+function priorAttempts(headers: Record<string, unknown>): number {
+  const own = nonNegativeInteger(headers[ATTEMPT_HEADER]);
+  if (own !== undefined) return own;
+  const deaths = headers['x-death'];
+  if (!Array.isArray(deaths)) return 0;
+  let total = 0;
+  for (const death of deaths)
+    total += nonNegativeInteger((death as { count?: unknown })?.count) ?? 0;
+  return total;
+}
+
+/**
+ * The delivery core's pipeline reads. `attempt` counts every delivery: earlier copies (delayed
+ * retries), plus redeliveries of this copy from quorum queues' `x-delivery-count`, or from the
+ * `redelivered` flag on classic queues (which cannot tell a second redelivery from the first).
+ */
+export function toDelivery(message: ConsumeMessage, destination: string): Delivery {
+  const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
+  const text: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!name.toLowerCase().startsWith(ATTRIBUTE_PREFIX.toLowerCase())) continue;
+    const value_ = headerText(value);
+    if (value_ !== undefined) text[name] = value_;
+  }
+  const attributes = fromBinaryHeaders(text, { prefix: ATTRIBUTE_PREFIX });
+  const contentType = message.properties.contentType as unknown;
+  if (typeof contentType === 'string' && contentType) attributes.datacontenttype = contentType;
+  const deliveryCount = nonNegativeInteger(headers['x-delivery-count']);
+  const redeliveries = deliveryCount ?? (message.fields.redelivered ? 1 : 0);
+  return {
+    attributes,
+    body: message.content,
+    attempt: priorAttempts(headers) + redeliveries + 1,
+    origin: { destination },
+  };
+}
+
+/**
+ * Options of a copy of a received message (for a delayed retry or the dead-letter queue): the
+ * same properties and headers, minus what the broker adds on delivery, plus `extra` headers.
+ */
+export function copyOptions(
+  message: ConsumeMessage,
+  extra: Record<string, string | number>,
+): Options.Publish {
+  const { properties } = message;
+  const headers: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(properties.headers ?? {}))
+    if (!BROKER_HEADERS.has(name)) headers[name] = value;
+  Object.assign(headers, extra);
+  const optional = {
+    contentType: properties.contentType as unknown,
+    contentEncoding: properties.contentEncoding as unknown,
+    messageId: properties.messageId as unknown,
+    correlationId: properties.correlationId as unknown,
+    type: properties.type as unknown,
+    appId: properties.appId as unknown,
+    timestamp: properties.timestamp as unknown,
+  };
+  const options: Record<string, unknown> = { persistent: true, mandatory: true, headers };
+  for (const [name, value] of Object.entries(optional))
+    if (value !== undefined && value !== null) options[name] = value;
+  return options as Options.Publish;
+}
