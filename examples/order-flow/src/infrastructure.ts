@@ -1,6 +1,6 @@
-// Builds the pieces the services run on. Services receive this object and never construct
-// infrastructure themselves, so moving the example to Kafka, RabbitMQ, PostgreSQL, Redis and
-// S3 is a change of configuration here, not of service code.
+// What the services run on. Services receive this object and never construct infrastructure
+// themselves, so moving the example from the embedded defaults to Kafka, RabbitMQ, PostgreSQL,
+// Redis and S3 is a change of configuration (see real-infrastructure.ts), not of service code.
 import {
   createInMemoryIdempotencyStore,
   createInMemoryOutboxStore,
@@ -8,42 +8,47 @@ import {
   createInMemoryTransport,
   createWorkflowTracker,
   type IdempotencyStore,
-  type InMemoryOutboxStore,
+  type OutboxStore,
   type PayloadStore,
   type Transport,
   type WorkflowTracker,
 } from '@eda/core';
 
 export interface Infrastructure {
+  /** A name for the report, such as "embedded (in-memory)". */
+  readonly description: string;
   readonly transport: Transport;
-  readonly outbox: InMemoryOutboxStore;
+  readonly outbox: OutboxStore<unknown>;
+  /** Runs `fn` in a database transaction of the outbox's store, committed if it resolves. */
+  transaction<T>(fn: (transaction: unknown) => Promise<T>): Promise<T>;
   readonly idempotency: IdempotencyStore;
   readonly payloads: PayloadStore;
   readonly tracker: WorkflowTracker;
-  /** Dead letters of a subscription, for the demo's report. */
-  deadLetters(subscription: string): readonly { headers: Readonly<Record<string, string>> }[];
+  /** Dead letters of a subscription (their headers), for the demo's report. */
+  deadLetters(subscription: string): Promise<readonly { headers: Readonly<Record<string, string>> }[]>;
   close(): Promise<void>;
+}
+
+/** The order workflow the tracker watches. */
+export function createOrderTracker(): WorkflowTracker {
+  return createWorkflowTracker({
+    workflows: [{ name: 'order', startsWith: 'payment.completed', endsWith: ['order.shipped', 'invoice.issued'], deadlineMs: 10_000 }],
+  });
 }
 
 /** Embedded (in-memory) defaults: no service needed. */
 export function createEmbeddedInfrastructure(): Infrastructure {
   const transport = createInMemoryTransport();
+  const outbox = createInMemoryOutboxStore();
   return {
+    description: 'embedded (in-memory)',
     transport,
-    outbox: createInMemoryOutboxStore(),
+    outbox: outbox as OutboxStore<unknown>,
+    transaction: (fn) => outbox.transaction(fn),
     idempotency: createInMemoryIdempotencyStore(),
     payloads: createInMemoryPayloadStore(),
-    tracker: createWorkflowTracker({
-      workflows: [
-        {
-          name: 'order',
-          startsWith: 'payment.completed',
-          endsWith: ['order.shipped', 'invoice.issued'],
-          deadlineMs: 10_000,
-        },
-      ],
-    }),
-    deadLetters: (subscription) => transport.broker.deadLetters(subscription),
+    tracker: createOrderTracker(),
+    deadLetters: async (subscription) => transport.broker.deadLetters(subscription),
     async close() {
       await transport.close();
       transport.broker.close();

@@ -6,7 +6,7 @@ import { runOrderFlow } from './order-flow.js';
 const infra = createEmbeddedInfrastructure();
 try {
   const report = await runOrderFlow(infra);
-  console.log('Order flow on embedded (in-memory) infrastructure\n');
+  console.log(`Order flow on ${infra.description} infrastructure\n`);
   for (const order of report.orders) {
     console.log(`${order.orderId}  (correlation ${order.correlationId})`);
     const start = order.timeline[0]?.at ?? 0;
@@ -28,7 +28,7 @@ try {
   );
   console.log('Dead letters:');
   for (const letter of report.deadLetters)
-    console.log(`  [${letter.subscription}] ${letter.type}: ${letter.code}: ${letter.message}`);
+    console.log(`  [${letter.subscription}] ${letter.code}: ${letter.message}`);
   console.log('\nNotifications sent:');
   for (const line of report.notifications) console.log(`  ${line}`);
   console.log(`\nWorkflows stuck past their deadline: ${report.stuck}`);

@@ -37,14 +37,25 @@ export function fromBinaryHeaders(
   headers: Readonly<Record<string, string | undefined>>,
   options: BinaryModeOptions = {},
 ): Record<string, string> {
-  const prefix = (options.prefix ?? 'ce_').toLowerCase();
+  const prefix = options.prefix ?? 'ce_';
+  const lowerPrefix = prefix.toLowerCase();
   const contentTypeHeader = options.contentTypeHeader?.toLowerCase();
   const attributes: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
-    const lower = name.toLowerCase();
-    if (contentTypeHeader && lower === contentTypeHeader) attributes.datacontenttype = value;
-    else if (lower.startsWith(prefix)) attributes[lower.slice(prefix.length)] = value;
+    // Hot path (every consumed message): headers written by toBinaryHeaders match exactly, so
+    // lower-casing is only paid for names written in another case.
+    if (name.startsWith(prefix) || name.slice(0, prefix.length).toLowerCase() === lowerPrefix) {
+      const attribute = name.slice(prefix.length);
+      attributes[/[A-Z]/.test(attribute) ? attribute.toLowerCase() : attribute] = value;
+    } else if (
+      contentTypeHeader &&
+      name.length === contentTypeHeader.length &&
+      name.toLowerCase() === contentTypeHeader
+    ) {
+      attributes.datacontenttype = value;
+    }
   }
   return attributes;
 }

@@ -111,8 +111,14 @@ class PartitionWorker {
       const offset = group.committed[partition]!;
       const record = log[offset];
       if (!record) {
-        const appended = group.topic.nextAppend();
-        await Promise.race([appended, sleep(1000, this.stopping.signal)]);
+        // Wait for an append or a stop; the idle timer is cancelled either way so waits do not
+        // pile up timers and abort listeners on a busy partition.
+        const idle = new AbortController();
+        await Promise.race([
+          group.topic.nextAppend(),
+          sleep(1000, AbortSignal.any([this.stopping.signal, idle.signal])),
+        ]);
+        idle.abort();
         continue;
       }
       const attemptKey = `${partition}:${offset}`;
