@@ -1,0 +1,154 @@
+// Processes one fetched batch of one partition with per-key concurrency: records of one key run
+// strictly in order, different keys run in parallel up to the member's in-flight bound. The
+// partition's offset is committed only up to the last record before which everything is
+// settled. A rebalance or close stops new work; records not settled by then are not committed
+// and are delivered again (to this member or to the partition's new owner).
+import { UnavailableError } from '@eda/core';
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { isMembershipLost } from './membership-errors.js';
+import { PartitionProgress } from './partition-progress.js';
+import { settleRecord } from './settle-record.js';
+import type { SubscriptionContext } from './subscription-context.js';
+
+function laneOf(ctx: SubscriptionContext, message: KafkaMessage): string {
+  if (message.key) return `k${message.key.toString('latin1')}`;
+  return ctx.options.consumer.unkeyedOrder === 'partition' ? 'u' : `o${message.offset}`;
+}
+
+/** Runs once the shutdown grace period after close() has passed. */
+function shutdownDeadline(ctx: SubscriptionContext): { promise: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const start = () => {
+    timer = setTimeout(resolveIt, ctx.options.consumer.shutdownTimeoutMs);
+  };
+  let resolveIt!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    resolveIt = resolve;
+  });
+  if (ctx.closing.aborted) start();
+  else ctx.closing.addEventListener('abort', start, { once: true });
+  return {
+    promise,
+    cancel() {
+      clearTimeout(timer);
+      ctx.closing.removeEventListener('abort', start);
+    },
+  };
+}
+
+/**
+ * The eachBatch body of a subscription.
+ * @throws the kafkajs membership error when a rebalance started, after in-flight work settled
+ * and what could be committed was, so that kafkajs rejoins the group.
+ */
+export async function processBatch(
+  payload: EachBatchPayload,
+  ctx: SubscriptionContext,
+): Promise<void> {
+  const { batch } = payload;
+  const { topic, partition } = batch;
+  if (!batch.messages.length) return;
+  const abandon = new AbortController();
+  const stop = AbortSignal.any([abandon.signal, ctx.closing, ctx.killed]);
+  let membershipError: unknown;
+  const lost = (error: unknown) => {
+    membershipError ??= error;
+    abandon.abort();
+  };
+
+  const progress = new PartitionProgress(batch.messages.map((m) => m.offset));
+  // Commits of one partition are chained across batches, so an older commit can never land
+  // after a newer one and move the group back.
+  const chainKey = `${topic}\u0000${partition}`;
+  let commits: Promise<void> = ctx.commitChains.get(chainKey) ?? Promise.resolve();
+  let requested: bigint | undefined;
+  let resolved: bigint | undefined;
+  const commit = (): Promise<void> => {
+    const last = progress.lastContiguous();
+    if (last === undefined || ctx.killed.aborted) return commits;
+    // The fetch position moves past settled records at once (synchronously, before the batch
+    // returns), even if the commit below fails: a later commit of this partition covers them,
+    // and a crash before that redelivers them.
+    if (resolved === undefined || last > resolved) {
+      payload.resolveOffset(String(last));
+      resolved = last;
+    }
+    if (requested !== undefined && last <= requested) return commits;
+    requested = last;
+    commits = commits.then(async () => {
+      try {
+        await payload.commitOffsetsIfNecessary({
+          topics: [{ topic, partitions: [{ partition, offset: String(last + 1n) }] }],
+        });
+      } catch (error) {
+        if (isMembershipLost(error)) lost(error);
+        ctx.options.onError(
+          new UnavailableError(
+            `Kafka subscription "${ctx.name}" could not commit ${topic}/${partition} up to offset ${last}: ${(error as Error).message}. Those records are delivered again if this member stops before a later commit succeeds.`,
+            { cause: error },
+          ),
+        );
+      }
+    });
+    ctx.commitChains.set(chainKey, commits);
+    return commits;
+  };
+
+  const heartbeats = setInterval(
+    () => {
+      payload.heartbeat().catch((error: unknown) => {
+        if (isMembershipLost(error)) lost(error);
+      });
+    },
+    Math.max(100, Math.floor(ctx.options.consumer.heartbeatIntervalMs / 2)),
+  );
+  const commitTimer = setInterval(() => {
+    void commit();
+  }, ctx.options.consumer.commitIntervalMs);
+  const deadline = shutdownDeadline(ctx);
+
+  try {
+    // One runner per key works through that key's records strictly in order; runners of
+    // different keys compete for the member's slots.
+    const lanes = new Map<string, number[]>();
+    batch.messages.forEach((message, position) => {
+      const lane = laneOf(ctx, message);
+      const queue = lanes.get(lane);
+      if (queue) queue.push(position);
+      else lanes.set(lane, [position]);
+    });
+    const runLane = async (queue: readonly number[]) => {
+      for (const position of queue) {
+        const message = batch.messages[position]!;
+        let settled = false;
+        try {
+          settled = await settleRecord(ctx, topic, partition, message, stop);
+        } catch (error) {
+          // settleRecord handles every failure itself; this guard keeps the record unsettled
+          // (so uncommitted) rather than losing it.
+          ctx.options.onError(error);
+          abandon.abort();
+        }
+        // A record left unsettled stops its key: later records of the key must not overtake it.
+        if (!settled) return;
+        progress.settle(position);
+      }
+    };
+    const runs = [...lanes.values()].map(runLane);
+    const killed = new Promise<void>((resolve) => {
+      if (ctx.killed.aborted) resolve();
+      else ctx.killed.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await Promise.race([Promise.all(runs), deadline.promise, killed]);
+  } finally {
+    clearInterval(heartbeats);
+    clearInterval(commitTimer);
+    deadline.cancel();
+  }
+  const committing = commit();
+  // Leaving (close) or rejoining (rebalance) must wait for the commit, which is only valid in
+  // this generation. Otherwise the next fetch need not wait for it: the broker refuses it if
+  // the generation has moved on by the time it arrives.
+  if (ctx.closing.aborted || membershipError !== undefined) await committing;
+  if (membershipError !== undefined) throw membershipError;
+}

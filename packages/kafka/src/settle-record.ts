@@ -1,0 +1,196 @@
+// One record's way through a subscription: deliver it, then carry out the disposition. Returns
+// true only when the record is settled (acked, dead-lettered, or handed to a retry topic), so
+// the caller may count it towards the commit point. A record abandoned by a rebalance or close
+// returns false and is never committed.
+import {
+  type DeadLetterReason,
+  type Delivery,
+  type DeliveryOrigin,
+  type Disposition,
+  deadLetterHeaders,
+  describeError,
+} from '@eda/core';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { sleep } from './abortable-sleep.js';
+import { attributesOf, bodyOf, headerStrings } from './record-mapping.js';
+import { INTERNAL_HEADER_NAMES, RETRY_HEADERS, readRetryState } from './retry-headers.js';
+import type { SubscriptionContext } from './subscription-context.js';
+
+/** Header added to a dead letter whose value was left out because it was too large. */
+export const BODY_DROPPED_HEADER = 'x-eda-body-dropped-bytes';
+
+function userHeaders(headers: IHeaders | undefined): IHeaders {
+  const out: IHeaders = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (!INTERNAL_HEADER_NAMES.has(name.toLowerCase())) out[name] = value;
+  }
+  return out;
+}
+
+/** Writes until the broker acknowledges or `stop` aborts; true when written. */
+async function writeUntilDone(
+  ctx: SubscriptionContext,
+  topic: string,
+  message: { key: Buffer | null; value: Buffer | null; headers: IHeaders },
+  stop: AbortSignal,
+): Promise<boolean> {
+  let backoffMs = 200;
+  for (;;) {
+    if (stop.aborted) return false;
+    try {
+      await ctx.writer.write([{ topic, messages: [message] }]);
+      return true;
+    } catch (error) {
+      // The record stays unsettled, so the partition does not commit past it.
+      ctx.options.onError(error);
+      await sleep(backoffMs, stop);
+      backoffMs = Math.min(5000, backoffMs * 2);
+    }
+  }
+}
+
+function deadLetter(
+  ctx: SubscriptionContext,
+  message: KafkaMessage,
+  reason: DeadLetterReason,
+  origin: DeliveryOrigin,
+  stop: AbortSignal,
+  dropBody = false,
+): Promise<boolean> {
+  return writeUntilDone(
+    ctx,
+    ctx.deadLetterTopic,
+    {
+      key: message.key,
+      value: dropBody ? null : message.value,
+      headers: {
+        ...userHeaders(message.headers),
+        ...deadLetterHeaders(reason, origin),
+        ...(dropBody ? { [BODY_DROPPED_HEADER]: String(message.value?.byteLength ?? 0) } : {}),
+      },
+    },
+    stop,
+  );
+}
+
+/**
+ * Delivers one record and settles it.
+ * @returns true when settled; false when `stop` aborted first (the record must not be committed).
+ */
+export async function settleRecord(
+  ctx: SubscriptionContext,
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+  stop: AbortSignal,
+): Promise<boolean> {
+  if (stop.aborted) return false;
+  const { headers, bytes: headerBytes } = headerStrings(message.headers);
+  const retryState =
+    ctx.retryTopics.length && ctx.retryTopics.includes(topic) ? readRetryState(headers) : undefined;
+  const origin: DeliveryOrigin = retryState
+    ? {
+        destination: retryState.destination,
+        ...(retryState.partition === undefined ? {} : { partition: retryState.partition }),
+        ...(retryState.offset === undefined ? {} : { offset: retryState.offset }),
+      }
+    : { destination: topic, partition, offset: message.offset };
+  const attemptKey = `${topic}\u0000${partition}\u0000${message.offset}`;
+  let attempt =
+    retryState?.attempt ?? (ctx.attempts.size ? (ctx.attempts.get(attemptKey) ?? 0) : 0) + 1;
+
+  const size = (message.value?.byteLength ?? 0) + headerBytes;
+  if (size > ctx.options.consumer.maxRecordBytes) {
+    // Never handed to the handler: a record this large could exhaust its memory. The dead
+    // letter keeps the headers and the place of the original; its value stays in the source log.
+    return deadLetter(
+      ctx,
+      message,
+      {
+        code: 'EDA_RECORD_TOO_LARGE',
+        errorType: 'RecordTooLargeError',
+        message: `Record of ${size} bytes is larger than consumer.maxRecordBytes (${ctx.options.consumer.maxRecordBytes}); its value was left out of this dead letter and stays at ${origin.destination}/${origin.partition}@${origin.offset} until retention removes it.`,
+        attempts: attempt,
+        subscription: ctx.name,
+      },
+      origin,
+      stop,
+      true,
+    );
+  }
+
+  if (retryState && retryState.dueAt > Date.now()) {
+    await sleep(retryState.dueAt - Date.now(), stop);
+    if (stop.aborted) return false;
+  }
+
+  for (;;) {
+    if (!ctx.slots.tryAcquire()) await ctx.slots.acquire();
+    if (stop.aborted) {
+      ctx.slots.release();
+      return false;
+    }
+    const delivery: Delivery = {
+      attributes: attributesOf(headers),
+      body: bodyOf(message),
+      attempt,
+      origin,
+    };
+    let disposition: Disposition;
+    try {
+      disposition = await ctx.handler(delivery);
+    } catch (error) {
+      // A thrown handler error is a retry, never a commit.
+      const described = describeError(error);
+      disposition = {
+        type: 'retry',
+        delayMs: ctx.options.consumer.thrownErrorDelayMs,
+        reason: `${described.type}: ${described.message}`,
+      };
+    } finally {
+      ctx.slots.release();
+    }
+    // A killed member settles nothing: the record goes back to the group uncommitted.
+    if (ctx.killed.aborted) return false;
+    if (disposition.type === 'ack') {
+      if (ctx.attempts.size) ctx.attempts.delete(attemptKey);
+      return true;
+    }
+    ctx.attempts.set(attemptKey, attempt);
+
+    let settled: boolean;
+    if (disposition.type === 'dead-letter') {
+      settled = await deadLetter(ctx, message, disposition.reason, origin, stop);
+    } else if (ctx.options.retry.mode === 'topics') {
+      const tier = Math.min(attempt, ctx.retryTopics.length);
+      settled = await writeUntilDone(
+        ctx,
+        ctx.retryTopics[tier - 1]!,
+        {
+          key: message.key,
+          value: message.value,
+          headers: {
+            ...userHeaders(message.headers),
+            [RETRY_HEADERS.attempt]: String(attempt + 1),
+            [RETRY_HEADERS.due]: String(Date.now() + Math.max(0, disposition.delayMs)),
+            [RETRY_HEADERS.reason]: disposition.reason.slice(0, 1000),
+            [RETRY_HEADERS.destination]: origin.destination,
+            ...(origin.partition === undefined
+              ? {}
+              : { [RETRY_HEADERS.partition]: String(origin.partition) }),
+            ...(origin.offset === undefined ? {} : { [RETRY_HEADERS.offset]: origin.offset }),
+          },
+        },
+        stop,
+      );
+    } else {
+      // Blocking retry: later records of this key wait behind this one, so their order holds.
+      await sleep(Math.max(0, disposition.delayMs), stop);
+      if (stop.aborted) return false;
+      attempt += 1;
+      continue;
+    }
+    if (settled) ctx.attempts.delete(attemptKey);
+    return settled;
+  }
+}

@@ -1,0 +1,27 @@
+// What every batch of one subscription member shares: the handler, the in-flight bound, the
+// writer for dead letters and retries, and the signal that close() has begun.
+import type { DeliveryHandler } from '@eda/core';
+import type { ResolvedKafkaOptions } from './kafka-transport-options.js';
+import type { RecordWriter } from './record-writer.js';
+import type { Slots } from './slots.js';
+
+export interface SubscriptionContext {
+  /** The subscription (consumer group) name. */
+  readonly name: string;
+  readonly handler: DeliveryHandler;
+  /** Bounds the handlers running at once across every partition of this member. */
+  readonly slots: Slots;
+  readonly writer: RecordWriter;
+  readonly options: ResolvedKafkaOptions;
+  readonly deadLetterTopic: string;
+  /** Retry topics by tier (index 0 is tier 1); empty in blocking mode. */
+  readonly retryTopics: readonly string[];
+  /** Deliveries so far of records that were abandoned unsettled, so a redelivery to this member keeps counting. */
+  readonly attempts: Map<string, number>;
+  /** Aborted when close() starts: no new record is started, in-flight ones finish. */
+  readonly closing: AbortSignal;
+  /** Aborted when the member is killed (a simulated crash): results are ignored, nothing more is settled or committed. */
+  readonly killed: AbortSignal;
+  /** The latest commit of each partition (`topic NUL partition`), so commits apply in order. */
+  readonly commitChains: Map<string, Promise<void>>;
+}

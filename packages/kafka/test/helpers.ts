@@ -1,0 +1,150 @@
+// Shared set-up of the services tests: a transport on a unique topic prefix per test (deleted
+// afterwards), polling with an idle timeout, and a reader for dead-letter topics.
+import { type Transport, uuidv7 } from '@eda/core';
+import { type KafkaMajor, kafkaBrokers, uniqueName } from '@eda/test-services';
+import { Kafka, logLevel } from 'kafkajs';
+import {
+  createKafkaTransport,
+  type KafkaTransport,
+  type KafkaTransportOptions,
+} from '../src/index.js';
+import { headerStrings } from '../src/record-mapping.js';
+
+/** Consumer settings that make rebalances and failure detection quick in tests. */
+export const fastConsumer = {
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1000,
+  rebalanceTimeoutMs: 10_000,
+  maxWaitTimeMs: 200,
+  commitIntervalMs: 200,
+} as const;
+
+export function rawKafka(major: KafkaMajor): Kafka {
+  return new Kafka({
+    clientId: 'eda-kafka-test',
+    brokers: kafkaBrokers(major),
+    logLevel: logLevel.NOTHING,
+  });
+}
+
+/** A namespace (topic prefix) for one test: transports on it, and cleanup of its topics and groups. */
+export interface Namespace {
+  readonly prefix: string;
+  readonly major: KafkaMajor;
+  readonly kafka: Kafka;
+  transport(options?: Partial<KafkaTransportOptions>): KafkaTransport;
+  /** A unique subscription (group) name, deleted at cleanup. */
+  group(label?: string): string;
+  /** Records of a topic from the start, as header strings and values. */
+  readTopic(topic: string, count: number, idleMs?: number): Promise<ReadRecord[]>;
+  cleanup(): Promise<void>;
+}
+
+export interface ReadRecord {
+  readonly headers: Record<string, string>;
+  readonly key: string | null;
+  readonly value: Buffer | null;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+export function namespace(major: KafkaMajor, label = 'kafka'): Namespace {
+  const prefix = `${uniqueName(label)}.`;
+  const kafka = rawKafka(major);
+  const transports: Transport[] = [];
+  const groups: string[] = [];
+  return {
+    prefix,
+    major,
+    kafka,
+    transport(options = {}) {
+      const transport = createKafkaTransport({
+        brokers: kafkaBrokers(major),
+        logLevel: 'nothing',
+        onError: () => undefined,
+        topicPrefix: prefix,
+        ...options,
+        consumer: { ...fastConsumer, ...options.consumer },
+      });
+      transports.push(transport);
+      return transport;
+    },
+    group(groupLabel = 'group') {
+      const name = `${prefix}${groupLabel}-${uuidv7().slice(-8)}`;
+      groups.push(name);
+      return name;
+    },
+    async readTopic(topic, count, idleMs = 15_000) {
+      const consumer = kafka.consumer({
+        groupId: `${prefix}reader-${uuidv7()}`,
+        maxWaitTimeInMs: 200,
+      });
+      groups.push(`${prefix}reader`);
+      const records: ReadRecord[] = [];
+      await consumer.connect();
+      try {
+        await consumer.subscribe({ topics: [topic], fromBeginning: true });
+        let last = Date.now();
+        await consumer.run({
+          eachMessage: async ({ message, partition }) => {
+            last = Date.now();
+            records.push({
+              headers: headerStrings(message.headers).headers,
+              key: message.key?.toString('utf8') ?? null,
+              value: message.value,
+              partition,
+              offset: message.offset,
+            });
+          },
+        });
+        while (records.length < count && Date.now() - last < idleMs) await sleep(50);
+        return records;
+      } finally {
+        await consumer.disconnect();
+      }
+    },
+    async cleanup() {
+      await Promise.allSettled(transports.map((t) => t.close()));
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const { groups: all } = await admin.listGroups();
+        const ours = all.map((g) => g.groupId).filter((id) => id.startsWith(prefix));
+        if (ours.length) await admin.deleteGroups(ours).catch(() => undefined);
+        const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+        if (topics.length)
+          await admin.deleteTopics({ topics, timeout: 10_000 }).catch(() => undefined);
+      } finally {
+        await admin.disconnect();
+      }
+    },
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Waits until `condition` holds. Fails when `progress()` (a count of something happening) has
+ * not changed for `idleMs`, so slow but steady progress never times out.
+ */
+export async function until(
+  condition: () => boolean,
+  progress: () => unknown = () => undefined,
+  idleMs = 20_000,
+  what = 'condition',
+): Promise<void> {
+  let lastValue = progress();
+  let lastChange = Date.now();
+  while (!condition()) {
+    await sleep(20);
+    const value = progress();
+    if (value !== lastValue) {
+      lastValue = value;
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange > idleMs) {
+      throw new Error(`Timed out after ${idleMs} ms without progress waiting for ${what}`);
+    }
+  }
+}

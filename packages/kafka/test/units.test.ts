@@ -1,0 +1,167 @@
+// Unit tests of the pieces that need no broker: commit bookkeeping, the in-flight bound, option
+// checks, topic names and the binary-mode record mapping.
+import { CapabilityError, ConfigurationError, uuidv7 } from '@eda/core';
+import { describe, expect, it } from 'vitest';
+import { createKafkaTransport } from '../src/index.js';
+import { resolveKafkaOptions } from '../src/kafka-transport-options.js';
+import { PartitionProgress } from '../src/partition-progress.js';
+import { attributesOf, headerStrings, toRecord } from '../src/record-mapping.js';
+import { RETRY_HEADERS, readRetryState } from '../src/retry-headers.js';
+import { Slots } from '../src/slots.js';
+import { assertTopicName } from '../src/topic-names.js';
+
+describe('PartitionProgress', () => {
+  it('moves the commit point only over a run of settled records', () => {
+    const progress = new PartitionProgress(['10', '11', '12', '15']);
+    expect(progress.lastContiguous()).toBeUndefined();
+    progress.settle(1);
+    progress.settle(3);
+    expect(progress.lastContiguous()).toBeUndefined();
+    progress.settle(0);
+    expect(progress.lastContiguous()).toBe(11n);
+    expect(progress.pending).toBe(2);
+    progress.settle(2);
+    expect(progress.lastContiguous()).toBe(15n);
+    expect(progress.pending).toBe(0);
+  });
+});
+
+describe('Slots', () => {
+  it('bounds holders and serves waiters first come, first served', async () => {
+    const slots = new Slots(2);
+    expect(slots.tryAcquire()).toBe(true);
+    expect(slots.tryAcquire()).toBe(true);
+    expect(slots.tryAcquire()).toBe(false);
+    const order: number[] = [];
+    const a = slots.acquire().then(() => order.push(1));
+    const b = slots.acquire().then(() => order.push(2));
+    slots.release();
+    slots.release();
+    await Promise.all([a, b]);
+    expect(order).toEqual([1, 2]);
+    // A newcomer cannot jump the line while someone waits.
+    const c = slots.acquire().then(() => order.push(3));
+    expect(slots.tryAcquire()).toBe(false);
+    slots.release();
+    await c;
+    expect(order).toEqual([1, 2, 3]);
+  });
+});
+
+describe('options', () => {
+  it('rejects impossible values with messages that name the option', () => {
+    expect(() => resolveKafkaOptions({ producer: { idempotent: true, acks: 1 } })).toThrow(
+      /idempotent producer needs producer.acks -1/,
+    );
+    expect(() =>
+      resolveKafkaOptions({ consumer: { heartbeatIntervalMs: 5000, sessionTimeoutMs: 3000 } }),
+    ).toThrow(/heartbeatIntervalMs \(5000\) must be lower/);
+    expect(() => resolveKafkaOptions({ retry: { mode: 'later' as 'topics' } })).toThrow(
+      ConfigurationError,
+    );
+    expect(() => resolveKafkaOptions({ topics: { partitions: 0 } })).toThrow(
+      /topics.partitions is 0/,
+    );
+    expect(() => createKafkaTransport({})).toThrow(
+      /needs a kafkajs client .* or bootstrap brokers/,
+    );
+  });
+
+  it('defaults to acks -1, blocking retry, refused commands and created topics', () => {
+    const resolved = resolveKafkaOptions({});
+    expect(resolved.producer.acks).toBe(-1);
+    expect(resolved.retry.mode).toBe('blocking');
+    expect(resolved.commands).toBe('refuse');
+    expect(resolved.topics).toMatchObject({ autoCreate: true, partitions: 3 });
+    expect(resolved.topicFor('order.placed')).toBe('order.placed');
+    expect(resolved.deadLetterTopicFor('billing')).toBe('billing.dlq');
+    expect(resolved.retryTopicFor('billing', 2)).toBe('billing.retry.2');
+  });
+
+  it('refuses commands before any connection, pointing to a queue transport', async () => {
+    const transport = createKafkaTransport({ brokers: ['127.0.0.1:1'], logLevel: 'nothing' });
+    expect(transport.capabilities).toMatchObject({
+      events: true,
+      commands: false,
+      orderedPerKey: true,
+    });
+    await expect(transport.send([])).rejects.toThrow(CapabilityError);
+    await expect(
+      transport.subscribe({ name: 'x', kind: 'command', types: ['a'] }, async () => ({
+        type: 'ack',
+      })),
+    ).rejects.toThrow(/@eda\/rabbitmq/);
+    await expect(
+      transport.subscribe({ name: 'x', kind: 'event', types: ['a'], concurrency: 0 }, async () => ({
+        type: 'ack',
+      })),
+    ).rejects.toThrow(/concurrency is 0/);
+    await transport.close();
+  });
+});
+
+describe('topic names', () => {
+  it('accepts Kafka topic characters only', () => {
+    expect(assertTopicName('orders.placed_v2-x', 'test')).toBe('orders.placed_v2-x');
+    expect(() => assertTopicName('orders placed', 'topicFor("orders placed")')).toThrow(
+      /Kafka refuses/,
+    );
+    expect(() => assertTopicName('a'.repeat(250), 'test')).toThrow(ConfigurationError);
+    expect(() => assertTopicName('..', 'test')).toThrow(ConfigurationError);
+  });
+});
+
+describe('record mapping', () => {
+  it('writes binary mode: ce_ headers, content-type, partition key as key, data as value', () => {
+    const id = uuidv7();
+    const record = toRecord({
+      attributes: {
+        id,
+        type: 't',
+        source: 's',
+        specversion: '1.0',
+        kind: 'event',
+        datacontenttype: 'application/json',
+        partitionkey: 'order-7',
+        version: 3,
+      },
+      body: new TextEncoder().encode('{"a":1}'),
+    });
+    expect(record.key).toBe('order-7');
+    expect(record.value?.toString()).toBe('{"a":1}');
+    expect(record.headers).toMatchObject({
+      ce_id: id,
+      ce_type: 't',
+      ce_version: '3',
+      'content-type': 'application/json',
+    });
+    const { headers, bytes } = headerStrings(
+      Object.fromEntries(
+        Object.entries(record.headers!).map(([k, v]) => [k, Buffer.from(String(v))]),
+      ),
+    );
+    expect(attributesOf(headers)).toMatchObject({
+      id,
+      type: 't',
+      datacontenttype: 'application/json',
+      partitionkey: 'order-7',
+    });
+    expect(bytes).toBeGreaterThan(20);
+  });
+
+  it('reads retry state only from complete retry headers', () => {
+    expect(readRetryState({})).toBeUndefined();
+    expect(
+      readRetryState({
+        [RETRY_HEADERS.attempt]: '3',
+        [RETRY_HEADERS.destination]: 'orders',
+        [RETRY_HEADERS.due]: '5',
+        [RETRY_HEADERS.partition]: '1',
+        [RETRY_HEADERS.offset]: '42',
+      }),
+    ).toEqual({ attempt: 3, dueAt: 5, destination: 'orders', partition: 1, offset: '42' });
+    expect(
+      readRetryState({ [RETRY_HEADERS.attempt]: 'x', [RETRY_HEADERS.destination]: 'orders' }),
+    ).toBeUndefined();
+  });
+});
