@@ -25,14 +25,23 @@ export interface Infrastructure {
   readonly payloads: PayloadStore;
   readonly tracker: WorkflowTracker;
   /** Dead letters of a subscription (their headers), for the demo's report. */
-  deadLetters(subscription: string): Promise<readonly { headers: Readonly<Record<string, string>> }[]>;
+  deadLetters(
+    subscription: string,
+  ): Promise<readonly { headers: Readonly<Record<string, string>> }[]>;
   close(): Promise<void>;
 }
 
 /** The order workflow the tracker watches. */
 export function createOrderTracker(): WorkflowTracker {
   return createWorkflowTracker({
-    workflows: [{ name: 'order', startsWith: 'payment.completed', endsWith: ['order.shipped', 'invoice.issued'], deadlineMs: 10_000 }],
+    workflows: [
+      {
+        name: 'order',
+        startsWith: 'payment.completed',
+        endsWith: ['order.shipped', 'invoice.issued'],
+        deadlineMs: 10_000,
+      },
+    ],
   });
 }
 

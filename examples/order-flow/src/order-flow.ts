@@ -11,7 +11,11 @@ import { createPaymentsService } from './services/payments.js';
 import { createShippingService } from './services/shipping.js';
 
 export interface OrderFlowReport {
-  readonly orders: readonly { orderId: string; correlationId: string; timeline: readonly WorkflowStep[] }[];
+  readonly orders: readonly {
+    orderId: string;
+    correlationId: string;
+    timeline: readonly WorkflowStep[];
+  }[];
   readonly stock: Readonly<Record<string, number>>;
   readonly deadLetters: readonly { subscription: string; code: string; message: string }[];
   readonly notifications: readonly string[];
@@ -20,11 +24,22 @@ export interface OrderFlowReport {
 
 const ORDERS: readonly { orderId: string; amountCents: number; lines: OrderLine[] }[] = [
   { orderId: 'order-1001', amountCents: 4_990, lines: [{ sku: 'mug', quantity: 2 }] },
-  { orderId: 'order-1002', amountCents: 12_500, lines: [{ sku: 'kettle', quantity: 1 }, { sku: 'mug', quantity: 1 }] },
+  {
+    orderId: 'order-1002',
+    amountCents: 12_500,
+    lines: [
+      { sku: 'kettle', quantity: 1 },
+      { sku: 'mug', quantity: 1 },
+    ],
+  },
   { orderId: 'order-1003', amountCents: 990, lines: [{ sku: 'spoon', quantity: 6 }] },
 ];
 
-async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`Order flow timed out waiting for ${what}.`);
@@ -39,30 +54,66 @@ export async function runOrderFlow(infra: Infrastructure): Promise<OrderFlowRepo
   const billing = createBillingService(infra);
   const notifications = createNotificationsService(infra);
   await Promise.all([inventory.start(), shipping.start(), billing.start(), notifications.start()]);
-  const relay = createOutboxRelay({ store: infra.outbox, transport: infra.transport, pollIntervalMs: 50 });
+  const relay = createOutboxRelay({
+    store: infra.outbox,
+    transport: infra.transport,
+    pollIntervalMs: 50,
+  });
   relay.start();
 
   try {
-    for (const order of ORDERS) await payments.completePayment(order.orderId, order.amountCents, order.lines);
-    const correlationOf = new Map(payments.written.map((m) => [m.attributes.subject!, m.attributes.correlationid!]));
+    for (const order of ORDERS)
+      await payments.completePayment(order.orderId, order.amountCents, order.lines);
+    const correlationOf = new Map(
+      payments.written.map((m) => [m.attributes.subject!, m.attributes.correlationid!]),
+    );
     const timelineOf = (orderId: string) => infra.tracker.timeline(correlationOf.get(orderId)!);
 
     // A duplicate on the wire, as a relay that crashed before marking its batch would cause.
-    await waitUntil(() => timelineOf('order-1001').some((s) => s.action === 'handled' && s.service === 'inventory'), 'the first payment to be handled');
+    await waitUntil(
+      () =>
+        timelineOf('order-1001').some((s) => s.action === 'handled' && s.service === 'inventory'),
+      'the first payment to be handled',
+    );
     await infra.transport.publish([payments.written[0]!]);
 
     // A poison message: valid attributes, a body that is not JSON.
     await infra.transport.publish([
       {
-        attributes: { id: 'poison-1', type: 'payment.completed', source: 'payments', specversion: '1.0', kind: 'event', datacontenttype: 'application/json', correlationid: 'poison-1' },
+        attributes: {
+          id: 'poison-1',
+          type: 'payment.completed',
+          source: 'payments',
+          specversion: '1.0',
+          kind: 'event',
+          datacontenttype: 'application/json',
+          correlationid: 'poison-1',
+        },
         body: new TextEncoder().encode('{"orderId": "order-9999", "amountCents": '),
       },
     ]);
 
-    const done = (orderId: string) => ['order.shipped', 'invoice.issued'].every((type) => timelineOf(orderId).some((s) => s.type === type && s.action === 'handled'));
-    await waitUntil(() => ORDERS.every((o) => done(o.orderId)), 'every order to ship and be invoiced');
-    await waitUntil(async () => (await infra.deadLetters('inventory')).length > 0 && (await infra.deadLetters('billing')).length > 0, 'the poison message to be dead-lettered');
-    await waitUntil(() => timelineOf('order-1001').some((s) => s.action === 'duplicate-skipped' && s.service === 'inventory'), 'the duplicate to be skipped');
+    const done = (orderId: string) =>
+      ['order.shipped', 'invoice.issued'].every((type) =>
+        timelineOf(orderId).some((s) => s.type === type && s.action === 'handled'),
+      );
+    await waitUntil(
+      () => ORDERS.every((o) => done(o.orderId)),
+      'every order to ship and be invoiced',
+    );
+    await waitUntil(
+      async () =>
+        (await infra.deadLetters('inventory')).length > 0 &&
+        (await infra.deadLetters('billing')).length > 0,
+      'the poison message to be dead-lettered',
+    );
+    await waitUntil(
+      () =>
+        timelineOf('order-1001').some(
+          (s) => s.action === 'duplicate-skipped' && s.service === 'inventory',
+        ),
+      'the duplicate to be skipped',
+    );
 
     const deadLetters: { subscription: string; code: string; message: string }[] = [];
     for (const subscription of ['inventory', 'billing']) {
@@ -72,7 +123,11 @@ export async function runOrderFlow(infra: Infrastructure): Promise<OrderFlowRepo
       }
     }
     return {
-      orders: ORDERS.map(({ orderId }) => ({ orderId, correlationId: correlationOf.get(orderId)!, timeline: timelineOf(orderId) })),
+      orders: ORDERS.map(({ orderId }) => ({
+        orderId,
+        correlationId: correlationOf.get(orderId)!,
+        timeline: timelineOf(orderId),
+      })),
       stock: Object.fromEntries(inventory.stock),
       deadLetters,
       notifications: [...notifications.sent],
@@ -80,6 +135,10 @@ export async function runOrderFlow(infra: Infrastructure): Promise<OrderFlowRepo
     };
   } finally {
     await relay.stop();
-    await Promise.all([payments.bus, inventory.bus, shipping.bus, billing.bus, notifications.bus].map((bus) => bus.close()));
+    await Promise.all(
+      [payments.bus, inventory.bus, shipping.bus, billing.bus, notifications.bus].map((bus) =>
+        bus.close(),
+      ),
+    );
   }
 }

@@ -12,7 +12,12 @@ export function createPaymentsService(infra: Infrastructure) {
     transport: infra.transport,
     outbox: infra.outbox,
     observers: [infra.tracker.observe],
-    publishMiddleware: [async (message) => (written.push(message), message)],
+    publishMiddleware: [
+      async (message) => {
+        written.push(message);
+        return message;
+      },
+    ],
   });
   const payments = new Map<string, number>(); // this service's own state (a table in real life)
 
@@ -22,7 +27,11 @@ export function createPaymentsService(infra: Infrastructure) {
     async completePayment(orderId: string, amountCents: number, lines: OrderLine[]) {
       await infra.transaction(async (transaction) => {
         payments.set(orderId, amountCents);
-        await bus.publish(PaymentCompleted, { orderId, amountCents, lines }, { transaction, partitionKey: orderId, subject: orderId });
+        await bus.publish(
+          PaymentCompleted,
+          { orderId, amountCents, lines },
+          { transaction, partitionKey: orderId, subject: orderId },
+        );
       });
     },
   };
