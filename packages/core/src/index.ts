@@ -7,6 +7,7 @@ export {
   type SubscribeHandlersOptions,
 } from './bus.js';
 export { bytesCodec, type Codec, type Codecs, createCodecs, jsonCodec } from './codec.js';
+export { type CompositeTransportOptions, createCompositeTransport } from './composite-transport.js';
 export type {
   ConsumeContext,
   ConsumeMiddleware,

@@ -1,5 +1,6 @@
 // The four contract suites against core's in-memory implementations: the reference adapters
 // must pass every case (a skipped case names the capability the in-memory adapter lacks).
+import { createCompositeTransport } from '@eda/core';
 import {
   describeIdempotencyStoreContract,
   describeOutboxStoreContract,
@@ -14,6 +15,12 @@ import {
 } from './memory-setups.js';
 
 describeTransportContract('in-memory transport', memoryTransportSetup());
+// The composite routes events and commands to their own transports; here both are in-memory
+// clients of one broker, which proves the routing keeps every guarantee of the contract.
+describeTransportContract(
+  'composite transport (in-memory events + in-memory commands)',
+  memoryTransportSetup((inner) => createCompositeTransport({ events: inner, commands: inner })),
+);
 describeOutboxStoreContract('in-memory outbox store', memoryOutboxSetup());
 describeIdempotencyStoreContract('in-memory idempotency store', memoryIdempotencySetup());
 describePayloadStoreContract('in-memory payload store', memoryPayloadSetup());
