@@ -24,10 +24,6 @@ export interface Infrastructure {
   readonly idempotency: IdempotencyStore;
   readonly payloads: PayloadStore;
   readonly tracker: WorkflowTracker;
-  /** Dead letters of a subscription (their headers), for the demo's report. */
-  deadLetters(
-    subscription: string,
-  ): Promise<readonly { headers: Readonly<Record<string, string>> }[]>;
   close(): Promise<void>;
 }
 
@@ -57,7 +53,6 @@ export function createEmbeddedInfrastructure(): Infrastructure {
     idempotency: createInMemoryIdempotencyStore(),
     payloads: createInMemoryPayloadStore(),
     tracker: createOrderTracker(),
-    deadLetters: async (subscription) => transport.broker.deadLetters(subscription),
     async close() {
       await transport.close();
       transport.broker.close();

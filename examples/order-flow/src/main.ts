@@ -1,9 +1,14 @@
-// `pnpm demo`: runs the order flow on embedded (in-memory) infrastructure and prints a
-// timeline per order.
+// `pnpm demo`: runs the order flow on embedded (in-memory) infrastructure, or with `--real` on
+// the real services, and prints a timeline per order.
 import { createEmbeddedInfrastructure } from './infrastructure.js';
 import { runOrderFlow } from './order-flow.js';
 
-const infra = createEmbeddedInfrastructure();
+// `--real` (or EDA_DEMO_INFRA=real) runs the same services on Kafka, RabbitMQ, PostgreSQL, Redis and S3.
+const real = process.argv.includes('--real') || process.env.EDA_DEMO_INFRA === 'real';
+// Loaded only when asked for, so the embedded demo needs no broker client at all.
+const infra = real
+  ? await (await import('./real-infrastructure.js')).createRealInfrastructure()
+  : createEmbeddedInfrastructure();
 try {
   const report = await runOrderFlow(infra);
   console.log(`Order flow on ${infra.description} infrastructure\n`);
@@ -27,8 +32,7 @@ try {
       .join('  ')}\n`,
   );
   console.log('Dead letters:');
-  for (const letter of report.deadLetters)
-    console.log(`  [${letter.subscription}] ${letter.code}: ${letter.message}`);
+  for (const letter of report.deadLetters) console.log(`  [${letter.service}] ${letter.reason}`);
   console.log('\nNotifications sent:');
   for (const line of report.notifications) console.log(`  ${line}`);
   console.log(`\nWorkflows stuck past their deadline: ${report.stuck}`);

@@ -1,7 +1,7 @@
 // Runs the order flow end to end on the given infrastructure: three paid orders, one duplicate
 // delivery injected (harmless: stock is reserved once), one poison message injected
 // (dead-lettered with its reason), and returns what happened, per order.
-import { createOutboxRelay, readDeadLetterReason, type WorkflowStep } from '@eda/core';
+import { createOutboxRelay, type WorkflowStep } from '@eda/core';
 import type { OrderLine } from './contracts.js';
 import type { Infrastructure } from './infrastructure.js';
 import { createBillingService } from './services/billing.js';
@@ -17,7 +17,8 @@ export interface OrderFlowReport {
     timeline: readonly WorkflowStep[];
   }[];
   readonly stock: Readonly<Record<string, number>>;
-  readonly deadLetters: readonly { subscription: string; code: string; message: string }[];
+  /** Dead-lettered messages, with the service that gave up and the reason it gave. */
+  readonly deadLetters: readonly { service: string; reason: string }[];
   readonly notifications: readonly string[];
   readonly stuck: number;
 }
@@ -101,11 +102,11 @@ export async function runOrderFlow(infra: Infrastructure): Promise<OrderFlowRepo
       () => ORDERS.every((o) => done(o.orderId)),
       'every order to ship and be invoiced',
     );
+    const poisonDeadLetters = () =>
+      infra.tracker.timeline('poison-1').filter((s) => s.action === 'dead-lettered');
     await waitUntil(
-      async () =>
-        (await infra.deadLetters('inventory')).length > 0 &&
-        (await infra.deadLetters('billing')).length > 0,
-      'the poison message to be dead-lettered',
+      () => poisonDeadLetters().length === 2,
+      'the poison message to be dead-lettered by inventory and billing',
     );
     await waitUntil(
       () =>
@@ -115,13 +116,10 @@ export async function runOrderFlow(infra: Infrastructure): Promise<OrderFlowRepo
       'the duplicate to be skipped',
     );
 
-    const deadLetters: { subscription: string; code: string; message: string }[] = [];
-    for (const subscription of ['inventory', 'billing']) {
-      for (const letter of await infra.deadLetters(subscription)) {
-        const reason = readDeadLetterReason(letter.headers);
-        if (reason) deadLetters.push({ subscription, code: reason.code, message: reason.message });
-      }
-    }
+    const deadLetters = poisonDeadLetters().map((s) => ({
+      service: s.service,
+      reason: s.detail ?? '',
+    }));
     return {
       orders: ORDERS.map(({ orderId }) => ({
         orderId,

@@ -1,3 +1,4 @@
+import { type InMemoryTransport, readDeadLetterReason } from '@eda/core';
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedInfrastructure } from '../src/infrastructure.js';
 import { runOrderFlow } from '../src/order-flow.js';
@@ -26,10 +27,18 @@ describe('order flow on embedded infrastructure', () => {
         (s) => s.action === 'duplicate-skipped',
       ).map((s) => s.service);
       expect(duplicate).toContain('inventory');
-      expect(report.deadLetters.map((d) => [d.subscription, d.code])).toEqual([
-        ['inventory', 'EDA_DECODE'],
-        ['billing', 'EDA_DECODE'],
-      ]);
+      expect(report.deadLetters.map((d) => d.service).sort()).toEqual(['billing', 'inventory']);
+      expect(
+        report.deadLetters.every((d) =>
+          d.reason.startsWith('EDA_DECODE: Body of message poison-1'),
+        ),
+      ).toBe(true);
+      // The transport holds them, with the reason in headers.
+      const transport = infra.transport as InMemoryTransport;
+      for (const subscription of ['inventory', 'billing']) {
+        const letters = transport.broker.deadLetters(subscription);
+        expect(letters.map((l) => readDeadLetterReason(l.headers)?.code)).toEqual(['EDA_DECODE']);
+      }
       expect(
         report.notifications
           .filter((n) => n.startsWith('invoice'))
@@ -45,7 +54,7 @@ describe('order flow on embedded infrastructure', () => {
     const infra = createEmbeddedInfrastructure();
     try {
       await runOrderFlow(infra);
-      const transport = infra.transport as import('@eda/core').InMemoryTransport;
+      const transport = infra.transport as InMemoryTransport;
       const invoices = transport.broker.topic('invoice.issued').partitions.flat();
       expect(invoices).toHaveLength(3);
       for (const record of invoices) {
