@@ -1,13 +1,13 @@
 // Time-ordered UUIDv7 ids (RFC 9562): sortable by creation time, which keeps outbox and log
 // indexes append-mostly, and unique without coordination.
-import { randomBytes } from 'node:crypto';
+import { randomBytesFromPool } from './random-pool.js';
 
 let lastMs = 0;
 let sequence = 0;
 
 /** A new UUIDv7 string. Ids created in the same millisecond by this process stay in order. */
 export function uuidv7(now: number = Date.now()): string {
-  const bytes = randomBytes(16);
+  const bytes = randomBytesFromPool(16);
   if (now <= lastMs) {
     // Same (or earlier, after a clock step back) millisecond: bump a 12-bit counter so ids keep
     // their order within this process.

@@ -1,19 +1,19 @@
 // W3C trace context (traceparent) without an SDK: enough to carry a trace across messages when
 // no OpenTelemetry SDK is installed. When one is, the tracing middleware uses its spans instead.
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-pool.js';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** A new root traceparent (sampled). */
 export function newTraceparent(): string {
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+  return `00-${randomHex(16)}-${randomHex(8)}-01`;
 }
 
 /** A child of `parent`: same trace, new span id. A missing or malformed parent starts a new trace. */
 export function childTraceparent(parent: string | undefined): string {
   const match = parent ? TRACEPARENT.exec(parent) : null;
   if (!match) return newTraceparent();
-  return `00-${match[1]}-${randomBytes(8).toString('hex')}-${match[3]}`;
+  return `00-${match[1]}-${randomHex(8)}-${match[3]}`;
 }
 
 /** The trace id of a traceparent, or undefined when malformed. */

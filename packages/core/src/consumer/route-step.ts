@@ -33,7 +33,10 @@ export function routeStep(
     }
     const { definition } = registration;
     // A message without a dataschema is taken as the current version (foreign producers).
-    let version = versionOfDataschema(envelope.dataschema, envelope.type) ?? definition.version;
+    let version =
+      envelope.dataschema === definition.dataschema
+        ? definition.version
+        : (versionOfDataschema(envelope.dataschema, envelope.type) ?? definition.version);
     if (version > definition.version) {
       throw new DecodeError(
         `Message ${envelope.id} is "${envelope.type}" v${version}, newer than v${definition.version} that this consumer knows: deploy the new definition to read it.`,
@@ -50,8 +53,9 @@ export function routeStep(
       data = upcast(data);
       version += 1;
     }
-    data = await validateData(definition, data);
-    context.envelope = { ...envelope, data };
+    if (definition.validate) data = await validateData(definition, data);
+    // A new envelope only when the data changed: the decoded one is reused by immediate retries.
+    if (data !== envelope.data) context.envelope = { ...envelope, data };
     context.registration = registration;
     return next();
   };
