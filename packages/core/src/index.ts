@@ -1,3 +1,4 @@
+export { sleep as abortableSleep } from './abortable-wait.js';
 export { type BinaryModeOptions, fromBinaryHeaders, toBinaryHeaders } from './binary-mode.js';
 export {
   type Bus,

@@ -1,4 +1,5 @@
-// Reconnect timing: exponential backoff with jitter, and a sleep that ends early on close.
+// Reconnect timing: exponential backoff with jitter (waits use core's abortableSleep, which ends
+// early on close).
 
 /** Delays between reconnect attempts. */
 export interface BackoffOptions {
@@ -19,18 +20,4 @@ export function backoffDelay(options: Required<BackoffOptions>, attempt: number)
     options.initialDelayMs * options.multiplier ** Math.min(attempt, 30),
   );
   return Math.round(base * (1 - options.jitter + Math.random() * options.jitter));
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. Never rejects. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

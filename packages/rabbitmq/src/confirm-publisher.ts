@@ -1,9 +1,9 @@
 // Publishing with broker confirms: a window of outstanding confirms on one confirm channel,
 // `mandatory` returns turned into errors, a deadline per publish, and publishes whose confirm
 // never came (channel or connection lost) sent again on the next channel until their deadline.
-import { ClosedError, EncodeError, UnavailableError } from '@eda/core';
+import { abortableSleep, ClosedError, EncodeError, UnavailableError } from '@eda/core';
 import type { ConfirmChannel, Message, Options } from 'amqplib';
-import { type BackoffOptions, backoffDelay, sleep } from './backoff.js';
+import { type BackoffOptions, backoffDelay } from './backoff.js';
 import type { ConnectionKeeper } from './connection-keeper.js';
 import { UnroutableMessageError } from './errors.js';
 
@@ -132,7 +132,7 @@ export class ConfirmPublisher {
       }
       if (this.channel === channel) this.channel = undefined;
       if (Date.now() - openedAt >= STABLE_MS) attempt = 0;
-      else await sleep(backoffDelay(this.options.backoff, attempt++), this.stop.signal);
+      else await abortableSleep(backoffDelay(this.options.backoff, attempt++), this.stop.signal);
     }
   }
 

@@ -1,8 +1,8 @@
 // Keeps one AMQP connection open: connects on first use, reconnects with backoff and jitter
 // after a loss, and hands the current connection to whoever waits for it.
-import { ClosedError, UnavailableError } from '@eda/core';
+import { abortableSleep, ClosedError, UnavailableError } from '@eda/core';
 import type { ChannelModel } from 'amqplib';
-import { type BackoffOptions, backoffDelay, sleep } from './backoff.js';
+import { type BackoffOptions, backoffDelay } from './backoff.js';
 import type { ConnectionPurpose } from './options.js';
 
 /** A connection that has to stay up longer than this resets the backoff. */
@@ -95,7 +95,7 @@ export class ConnectionKeeper {
             { cause: error },
           ),
         );
-        await sleep(backoffDelay(this.backoff, attempt++), this.stop.signal);
+        await abortableSleep(backoffDelay(this.backoff, attempt++), this.stop.signal);
         continue;
       }
       if (this.closed) {
@@ -126,7 +126,7 @@ export class ConnectionKeeper {
         ),
       );
       if (Date.now() - openedAt >= STABLE_MS) attempt = 0;
-      else await sleep(backoffDelay(this.backoff, attempt++), this.stop.signal);
+      else await abortableSleep(backoffDelay(this.backoff, attempt++), this.stop.signal);
     }
   }
 }

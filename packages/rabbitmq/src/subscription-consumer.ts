@@ -3,6 +3,7 @@
 // After a channel or connection loss it re-declares its topology and consumes again; deliveries
 // still being handled then are not acked (the broker redelivers them).
 import {
+  abortableSleep,
   type ConfigurationError,
   type Delivery,
   type DeliveryHandler,
@@ -12,7 +13,7 @@ import {
   UnavailableError,
 } from '@eda/core';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { type BackoffOptions, backoffDelay, sleep } from './backoff.js';
+import { type BackoffOptions, backoffDelay } from './backoff.js';
 import type { ConfirmPublisher, PublishRequest } from './confirm-publisher.js';
 import type { ConnectionKeeper } from './connection-keeper.js';
 import { ATTEMPT_HEADER, copyOptions, RETRY_REASON_HEADER, toDelivery } from './message-mapping.js';
@@ -167,7 +168,7 @@ export class SubscriptionConsumer {
       this.buffered.length = 0;
       if (this.stopping) return;
       if (Date.now() - openedAt >= STABLE_MS) attempt = 0;
-      else await sleep(backoffDelay(this.options.backoff, attempt++), this.stop.signal);
+      else await abortableSleep(backoffDelay(this.options.backoff, attempt++), this.stop.signal);
     }
   }
 

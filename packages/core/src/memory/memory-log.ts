@@ -1,8 +1,9 @@
 // The in-memory partitioned log: topics split into partitions by key, consumer groups with
 // committed offsets, partitions assigned to group members, retries that block their partition
 // (so per-key order holds), and redelivery of anything not committed.
+
+import { createSignal, sleep } from '../abortable-wait.js';
 import type { DeliveryHandler, DeliveryOrigin, Disposition } from '../contracts/transport.js';
-import { createSignal, sleep } from './abortable-wait.js';
 
 /** A record as the broker keeps it. */
 export interface StoredRecord {

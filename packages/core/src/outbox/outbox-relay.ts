@@ -1,10 +1,11 @@
 // The outbox relay: claims batches from any outbox store, publishes them through any
 // transport, and completes them only after the broker accepted them. At least once: a relay
 // that dies mid-batch loses its lease and another relay re-sends the batch.
+
+import { sleep } from '../abortable-wait.js';
 import type { OutboxRecord, OutboxStore } from '../contracts/outbox-store.js';
 import type { Transport } from '../contracts/transport.js';
 import { ConfigurationError, describeError, UnavailableError } from '../errors.js';
-import { sleep } from '../memory/abortable-wait.js';
 
 /** Options of `createOutboxRelay`. */
 export interface OutboxRelayOptions {

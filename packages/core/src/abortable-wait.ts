@@ -1,6 +1,6 @@
 // Small timing helpers for the in-memory broker: waits that end early when a component stops.
 
-/** Resolves after `ms`, or at once when `signal` aborts. Never rejects. */
+/** Resolves after `ms`, or at once when `signal` aborts. Never rejects (shared by adapters for backoff waits). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
