@@ -9,7 +9,7 @@ import {
   endpoints,
 } from '@eda/test-services';
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { runOrderFlow } from '../src/order-flow.js';
 import { createRealInfrastructure } from '../src/real-infrastructure.js';
 import { expectOrderFlowOutcome } from './expect-order-flow.js';
