@@ -59,6 +59,17 @@ const deletingStore = createPostgresOutboxStore({
   completion: 'delete',
   notifications: false,
 });
+// The opt-in claim mode that holds row locks in an open transaction (one write per record).
+const lockingStores = {
+  mark: createPostgresOutboxStore({ pool, schema, claimMode: 'lock', notifications: false }),
+  delete: createPostgresOutboxStore({
+    pool,
+    schema,
+    claimMode: 'lock',
+    completion: 'delete',
+    notifications: false,
+  }),
+};
 const serverVersion = (await pool.query('show server_version')).rows[0].server_version as string;
 const synchronousCommit = (await pool.query('show synchronous_commit')).rows[0]
   .synchronous_commit as string;
@@ -125,10 +136,19 @@ async function baselineBatch(transport: Transport, batch: number): Promise<numbe
   return rows.length;
 }
 
-async function drainOurs(batch: number, completion: 'mark' | 'delete'): Promise<number> {
+async function drainOurs(
+  batch: number,
+  completion: 'mark' | 'delete',
+  claimMode: 'lease' | 'lock',
+): Promise<number> {
   const transport = countingTransport();
   const relay = createOutboxRelay({
-    store: completion === 'mark' ? store : deletingStore,
+    store:
+      claimMode === 'lock'
+        ? lockingStores[completion]
+        : completion === 'mark'
+          ? store
+          : deletingStore,
     transport,
     batchSize: batch,
     purge: false,
@@ -152,17 +172,21 @@ async function drainBaseline(batch: number): Promise<number> {
 
 const results: Result[] = [];
 
-for (const [batch, events, completion] of [
-  [1, 1000, 'mark'],
-  [100, 20_000, 'mark'],
-  [500, 30_000, 'mark'],
-  [500, 30_000, 'delete'],
+for (const [batch, events, completion, claimMode] of [
+  [1, 1000, 'mark', 'lease'],
+  [100, 20_000, 'mark', 'lease'],
+  [500, 30_000, 'mark', 'lease'],
+  [500, 30_000, 'delete', 'lease'],
+  [1, 1000, 'delete', 'lock'],
+  [100, 20_000, 'delete', 'lock'],
+  [500, 30_000, 'mark', 'lock'],
+  [500, 30_000, 'delete', 'lock'],
 ] as const) {
   const ours: number[] = [];
   const baseline: number[] = [];
   for (let r = 0; r <= ROUNDS; r++) {
     await fill(events);
-    const a = await drainOurs(batch, completion);
+    const a = await drainOurs(batch, completion, claimMode);
     const b = await drainBaseline(batch);
     // Round 0 warms up caches and JIT; it is not counted.
     if (r > 0) {
@@ -173,7 +197,7 @@ for (const [batch, events, completion] of [
   const o = median(ours);
   const b = median(baseline);
   results.push({
-    name: `relay drain throughput, batch ${batch}, completion ${completion}, ${PAYLOAD_BYTES} B payload, into an in-memory publisher`,
+    name: `relay drain throughput, batch ${batch}, completion ${completion}${claimMode === 'lock' ? ', claimMode lock' : ''}, ${PAYLOAD_BYTES} B payload, into an in-memory publisher`,
     unit: 'events/s',
     ours: Math.round(o),
     baseline: Math.round(b),
@@ -185,6 +209,7 @@ for (const [batch, events, completion] of [
       events,
       rounds: ROUNDS,
       completion,
+      claimMode,
       oursMin: Math.round(Math.min(...ours)),
       oursMax: Math.round(Math.max(...ours)),
       baselineMin: Math.round(Math.min(...baseline)),
@@ -193,7 +218,7 @@ for (const [batch, events, completion] of [
     },
   });
   console.error(
-    `drain batch ${batch} (${completion}): ours ${Math.round(o)} ev/s, baseline ${Math.round(b)} ev/s`,
+    `drain batch ${batch} (${completion}, ${claimMode}): ours ${Math.round(o)} ev/s, baseline ${Math.round(b)} ev/s`,
   );
 }
 
@@ -354,6 +379,8 @@ async function waitUntil(condition: () => boolean, timeoutMs = 30_000) {
 
 await store.close();
 await deletingStore.close();
+await lockingStores.mark.close();
+await lockingStores.delete.close();
 await pool.end();
 await admin.query(`drop schema ${schema} cascade`);
 await admin.end();

@@ -15,8 +15,9 @@ import {
   createChangeListener,
   type ListenConnection,
 } from './change-listener.js';
-import { advisoryLock } from './ddl.js';
+import { advisoryLock, advisoryLockKey } from './ddl.js';
 import { quoteIdentifier } from './identifiers.js';
+import { createLockedClaims, type ListeningSqlPool, type LockedClaims } from './locked-claims.js';
 import { type ClaimedRow, decodeRow, encodeMessage } from './outbox-row.js';
 import { OUTBOX_ADAPTER, type OutboxTableOptions, outboxTable } from './outbox-schema.js';
 import { queryLast, type SqlClient, type SqlTransaction } from './sql-client.js';
@@ -34,6 +35,24 @@ export interface PostgresOutboxStoreOptions extends OutboxTableOptions {
    * @default 'mark'
    */
   readonly completion?: 'mark' | 'delete';
+  /**
+   * How a claim holds its records until `complete()` or `fail()`.
+   *
+   * - `lease` writes a lease (`lease_until`) on each claimed row in a short transaction; the
+   *   completion writes the row again. Several relays claim and publish in parallel.
+   * - `lock` (opt-in) keeps the claim's transaction open on a connection of its own, holding
+   *   the rows' locks (`FOR UPDATE SKIP LOCKED`) until the completion commits in that same
+   *   transaction: one write per record instead of two. `leaseMs` becomes the transaction's
+   *   `idle_in_transaction_session_timeout`, so a hung relay's session is ended by the server
+   *   and its records are claimable again. Trade-offs: one relay publishes at a time per table
+   *   (a transaction-scoped advisory lock held for the whole claim-publish-complete cycle is
+   *   the leader lock; a claim that cannot take it returns no records, so other relays are
+   *   hot standbys); each in-flight batch holds a pool connection and keeps a transaction open
+   *   while it publishes (which holds back vacuum for that time); `pool` must have `connect()`
+   *   (a `pg.Pool`). Order and delivery guarantees are those of `lease`.
+   * @default 'lease'
+   */
+  readonly claimMode?: 'lease' | 'lock';
   /**
    * How the relay is woken when writers commit. A function returns a new, unconnected
    * connection (such as `() => new pg.Client(config)`) that the store holds open for LISTEN and
@@ -86,6 +105,13 @@ function isPgPool(pool: unknown): pool is PoolWithOptions {
   );
 }
 
+/** PostgreSQL's largest timeout setting, in milliseconds. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+function isListeningPool(pool: unknown): pool is ListeningSqlPool {
+  return typeof (pool as { connect?: unknown } | null)?.connect === 'function';
+}
+
 function assertTransaction(transaction: unknown): asserts transaction is SqlTransaction {
   const handle = transaction as SqlTransaction | undefined;
   if (!handle || typeof handle.query !== 'function') {
@@ -126,6 +152,10 @@ function nonNegativeInteger(what: string, value: number): number {
   return Math.floor(value);
 }
 
+/** What a claim returns of each row (`o` is the outbox table). */
+const CLAIMED_COLUMNS =
+  'o.seq::text as seq, o.txid::text as txid, o.payload, o.headers, o.attempts';
+
 /** Orders claimed rows by (txid, seq), the order the claim picked them in. */
 function byTransactionOrder(a: ClaimedRow, b: ClaimedRow): number {
   const ta = BigInt(a.txid);
@@ -151,7 +181,7 @@ function byTransactionOrder(a: ClaimedRow, b: ClaimedRow): number {
 export function createPostgresOutboxStore(
   options: PostgresOutboxStoreOptions,
 ): PostgresOutboxStore {
-  const { pool, completion = 'mark', onError = () => undefined } = options;
+  const { pool, completion = 'mark', claimMode = 'lease', onError = () => undefined } = options;
   if (!pool || typeof pool.query !== 'function') {
     throw new ConfigurationError(
       `${OUTBOX_ADAPTER}: createPostgresOutboxStore needs a pool (a pg.Pool, or anything with pg's query method).`,
@@ -160,6 +190,16 @@ export function createPostgresOutboxStore(
   if (completion !== 'mark' && completion !== 'delete') {
     throw new ConfigurationError(
       `${OUTBOX_ADAPTER}: completion is ${JSON.stringify(completion)}: use 'mark' or 'delete'.`,
+    );
+  }
+  if (claimMode !== 'lease' && claimMode !== 'lock') {
+    throw new ConfigurationError(
+      `${OUTBOX_ADAPTER}: claimMode is ${JSON.stringify(claimMode)}: use 'lease' or 'lock'.`,
+    );
+  }
+  if (claimMode === 'lock' && !isListeningPool(pool)) {
+    throw new ConfigurationError(
+      `${OUTBOX_ADAPTER}: claimMode 'lock' holds each claim on a connection of its own: pass a pg.Pool (with connect()) as pool.`,
     );
   }
   const t = outboxTable(options);
@@ -201,50 +241,58 @@ export function createPostgresOutboxStore(
 )
 select pg_notify($7, '') as notified`;
 
+  // Which rows a claim may take: behind the commit-order fence, not leased, not waiting for a
+  // retry, and not behind an unfinished earlier record of their aggregate; oldest first.
+  const pickSql = (
+    limit: number,
+    gate: string,
+    columns = CLAIMED_COLUMNS,
+  ) => `with clock as materialized (select clock_timestamp() as now)
+select ${columns}
+from ${table} o, clock
+where ${gate}
+  and o.status = 'pending'
+  -- the commit-order fence: every transaction older than the oldest still running has ended,
+  -- so no row can still appear before the rows admitted here
+  and o.txid < pg_snapshot_xmin(pg_current_snapshot())
+  and o.available_at <= clock.now
+  and o.lease_until <= clock.now
+  and not exists (
+    select 1 from ${table} e
+    where o.aggregateid is not null
+      and e.aggregateid = o.aggregateid
+      and e.status = 'pending'
+      and (e.txid, e.seq) < (o.txid, o.seq)
+      and (e.lease_until > clock.now or e.available_at > clock.now)
+  )
+order by o.txid, o.seq
+limit ${limit}
+for update of o skip locked`;
+
   // Claims are serialised by an advisory lock held for the claim's own short transaction: a
   // claim then sees the leases every earlier claim set, so two relays never take records of one
   // aggregate at the same time. Publishing, the slow part, still runs in parallel.
   // Both statements run in one implicit transaction (simple protocol), in one round trip. The
   // claim commits without waiting for its WAL flush: a lease lost in a database crash only makes
   // the records claimable again (a re-send, which at-least-once allows), never loses one.
-  const claimSql = (
+  const leaseClaimSql = (
     limit: number,
     leaseMs: number,
   ) => `select set_config('synchronous_commit', 'off', true);
 ${advisoryLock(table, 'claim')};
-with clock as materialized (select clock_timestamp() as now),
-picked as (
-  select o.seq
-  from ${table} o, clock
-  where o.status = 'pending'
-    -- the commit-order fence: every transaction older than the oldest still running has ended,
-    -- so no row can still appear before the rows admitted here
-    and o.txid < pg_snapshot_xmin(pg_current_snapshot())
-    and o.available_at <= clock.now
-    and o.lease_until <= clock.now
-    and not exists (
-      select 1 from ${table} e
-      where o.aggregateid is not null
-        and e.aggregateid = o.aggregateid
-        and e.status = 'pending'
-        and (e.txid, e.seq) < (o.txid, o.seq)
-        and (e.lease_until > clock.now or e.available_at > clock.now)
-    )
-  order by o.txid, o.seq
-  limit ${limit}
-  for update of o skip locked
-)
-update ${table} r
-set lease_until = (select now from clock) + interval '${leaseMs} milliseconds'
+with picked as (${pickSql(limit, 'true', 'o.seq')})
+update ${table} o
+set lease_until = clock_timestamp() + interval '${leaseMs} milliseconds'
 from picked
-where r.seq = picked.seq
-returning r.seq::text as seq, r.txid::text as txid, r.payload, r.headers, r.attempts`;
+where o.seq = picked.seq
+returning ${CLAIMED_COLUMNS}`;
 
-  const completeSql =
+  const completeWhere = (ids: string) =>
     completion === 'delete'
-      ? `delete from ${table} where seq = any($1::bigint[])`
+      ? `delete from ${table} where seq = any(${ids})`
       : `update ${table} set status = 'published', published_at = now(), lease_until = '-infinity'
-         where seq = any($1::bigint[]) and status = 'pending'`;
+         where seq = any(${ids}) and status = 'pending'`;
+  const completeSql = completeWhere('$1::bigint[]');
 
   const failSql = `update ${table}
 set attempts = attempts + 1,
@@ -279,6 +327,44 @@ where seq = $1 and status = 'pending'`;
 
   const ids = (records: readonly OutboxRecord[]) => records.map((r) => r.recordId);
 
+  /** Records of claimed rows, in claim order; a row no relay can read is dead-lettered at once. */
+  const decodeRows = async (
+    claimed: ClaimedRow[],
+    dead: (seq: string, reason: string) => Promise<void>,
+  ): Promise<OutboxRecord[]> => {
+    const rows = claimed.sort(byTransactionOrder);
+    const records: OutboxRecord[] = [];
+    for (const row of rows) {
+      try {
+        records.push(decodeRow(row));
+      } catch (cause) {
+        const reason = describeError(cause);
+        const error = new DecodeError(
+          `${OUTBOX_ADAPTER}: outbox row ${row.seq} of ${table} cannot be decoded and was marked dead: ${reason.message}`,
+          { cause },
+        );
+        await dead(row.seq, `${reason.type}: ${reason.message}`.slice(0, 4000));
+        onError(error);
+      }
+    }
+    return records;
+  };
+
+  const locked: LockedClaims | undefined =
+    claimMode === 'lock' && isListeningPool(pool)
+      ? createLockedClaims({
+          pool,
+          table,
+          // The same key as the lease claims': mixed relays still take turns.
+          tryLock: `pg_try_advisory_xact_lock(${advisoryLockKey(table, 'claim')})`,
+          pickSql,
+          completeSql: completeWhere,
+          decode: decodeRows,
+          deadSql,
+          failSql,
+        })
+      : undefined;
+
   const purge = async ({ olderThanMs, limit }: { olderThanMs: number; limit: number }) => {
     const result = await pool.query(purgeSql, [
       nonNegativeInteger('purge olderThanMs', olderThanMs),
@@ -312,45 +398,40 @@ where seq = $1 and status = 'pending'`;
     },
 
     async claim({ limit, leaseMs }: OutboxClaimOptions) {
-      const sql = claimSql(
-        positiveInteger('claim limit', limit),
-        positiveInteger('claim leaseMs', Math.ceil(leaseMs)),
-      );
+      const rowLimit = positiveInteger('claim limit', limit);
+      const lease = positiveInteger('claim leaseMs', Math.ceil(leaseMs));
       // Notifications from here on mean work that this claim may not have seen.
       listener?.checkpoint();
-      const result = await queryLast(pool, sql);
-      const rows = (result.rows as unknown as ClaimedRow[]).sort(byTransactionOrder);
-      const records: OutboxRecord[] = [];
-      for (const row of rows) {
-        try {
-          records.push(decodeRow(row));
-        } catch (cause) {
-          // A row no relay can read is dead-lettered at once, with its reason, and the batch goes on.
-          const reason = describeError(cause);
-          const error = new DecodeError(
-            `${OUTBOX_ADAPTER}: outbox row ${row.seq} of ${table} cannot be decoded and was marked dead: ${reason.message}`,
-            { cause },
+      if (locked) {
+        if (lease > MAX_TIMEOUT_MS) {
+          throw new ConfigurationError(
+            `${OUTBOX_ADAPTER}: claim leaseMs is ${lease}: with claimMode 'lock' use at most ${MAX_TIMEOUT_MS} (it becomes a PostgreSQL timeout).`,
           );
-          await pool.query(deadSql, [row.seq, `${reason.type}: ${reason.message}`.slice(0, 4000)]);
-          onError(error);
         }
+        return locked.claim(rowLimit, lease);
       }
-      return records;
+      const result = await queryLast(pool, leaseClaimSql(rowLimit, lease));
+      return decodeRows(result.rows as unknown as ClaimedRow[], async (seq, reason) => {
+        await pool.query(deadSql, [seq, reason]);
+      });
     },
 
     async complete(records) {
       if (records.length === 0) return;
+      if (locked) return locked.complete(records);
       await pool.query(completeSql, [ids(records)]);
     },
 
     async fail(records, { error, maxAttempts, retryAfterMs }) {
       if (records.length === 0) return;
-      await pool.query(failSql, [
-        ids(records),
+      const values = (recordIds: string[]) => [
+        recordIds,
         error.slice(0, 4000),
         positiveInteger('maxAttempts', maxAttempts),
         nonNegativeInteger('retryAfterMs', retryAfterMs),
-      ]);
+      ];
+      if (locked) return locked.fail(records, values);
+      await pool.query(failSql, values(ids(records)));
     },
 
     purge,
@@ -376,6 +457,7 @@ where seq = $1 and status = 'pending'`;
     ...(listener ? { waitForChange: (signal: AbortSignal) => listener.wait(signal) } : {}),
 
     async close() {
+      await locked?.close();
       await listener?.close();
     },
   } satisfies PostgresOutboxStore;

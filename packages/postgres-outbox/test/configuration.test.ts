@@ -84,6 +84,20 @@ describe('options', () => {
     );
   });
 
+  it("refuse claimMode 'lock' without a pool that can check out a connection, and leases PostgreSQL cannot time", async () => {
+    expect(() =>
+      createPostgresOutboxStore({ pool: noDatabase, claimMode: 'locked' as unknown as 'lock' }),
+    ).toThrow(/claimMode is "locked": use 'lease' or 'lock'/);
+    const queryOnly = { query: noDatabase.query };
+    expect(() => createPostgresOutboxStore({ pool: queryOnly, claimMode: 'lock' })).toThrow(
+      /pass a pg.Pool \(with connect\(\)\)/,
+    );
+    const store = createPostgresOutboxStore({ pool: noDatabase, claimMode: 'lock' });
+    await expect(store.claim({ limit: 10, leaseMs: 2 ** 31 })).rejects.toThrow(
+      /with claimMode 'lock' use at most 2147483647/,
+    );
+  });
+
   it('has no notifications without a pg.Pool or a connection factory', () => {
     const store = createPostgresOutboxStore({ pool: noDatabase });
     expect(store.capabilities.notifications).toBe(false);

@@ -12,60 +12,66 @@ import {
   type SqlTransaction,
 } from '../src/index.js';
 
-describeOutboxStoreContract<SqlTransaction>('postgres-outbox', {
-  capabilities: {
-    concurrentRelays: true,
-    orderedPerAggregate: true,
-    notifications: true,
-    persistent: true,
-  },
-  hooks: ['otherStore'],
-  async createEnvironment() {
-    const schema = await usePostgresSchema('outbox_contract');
-    const pools: pg.Pool[] = [];
-    const stores: PostgresOutboxStore[] = [];
-    const open = () => {
-      const pool = new pg.Pool({ ...schema.clientConfig('eda-outbox-contract'), max: 4 });
-      pool.on('error', () => undefined);
-      pools.push(pool);
-      const store = createPostgresOutboxStore({ pool, schema: schema.name });
-      stores.push(store);
-      return { pool, store };
-    };
-    const main = open();
-    await ensureOutboxSchema(main.pool, { schema: schema.name });
-    return {
-      store: main.store,
-      async begin() {
-        const client = await main.pool.connect();
-        await client.query('begin');
-        let released = false;
-        const finish = async (sql: string) => {
-          if (released) return;
-          released = true;
-          try {
-            await client.query(sql);
-          } finally {
-            client.release();
-          }
-        };
-        return {
-          transaction: client,
-          commit: () => finish('commit'),
-          rollback: () => finish('rollback'),
-        };
-      },
-      async otherStore() {
-        return open().store;
-      },
-      async cleanup() {
-        await Promise.all(stores.map((s) => s.close()));
-        await Promise.all(pools.map((p) => p.end()));
-        await schema.cleanup();
-      },
-    };
-  },
-});
+function describeOutboxContract(name: string, claimMode: 'lease' | 'lock') {
+  describeOutboxStoreContract<SqlTransaction>(name, {
+    capabilities: {
+      concurrentRelays: true,
+      orderedPerAggregate: true,
+      notifications: true,
+      persistent: true,
+    },
+    hooks: ['otherStore'],
+    async createEnvironment() {
+      const schema = await usePostgresSchema('outbox_contract');
+      const pools: pg.Pool[] = [];
+      const stores: PostgresOutboxStore[] = [];
+      const open = () => {
+        const pool = new pg.Pool({ ...schema.clientConfig('eda-outbox-contract'), max: 4 });
+        pool.on('error', () => undefined);
+        pools.push(pool);
+        const store = createPostgresOutboxStore({ pool, schema: schema.name, claimMode });
+        stores.push(store);
+        return { pool, store };
+      };
+      const main = open();
+      await ensureOutboxSchema(main.pool, { schema: schema.name });
+      return {
+        store: main.store,
+        async begin() {
+          const client = await main.pool.connect();
+          await client.query('begin');
+          let released = false;
+          const finish = async (sql: string) => {
+            if (released) return;
+            released = true;
+            try {
+              await client.query(sql);
+            } finally {
+              client.release();
+            }
+          };
+          return {
+            transaction: client,
+            commit: () => finish('commit'),
+            rollback: () => finish('rollback'),
+          };
+        },
+        async otherStore() {
+          return open().store;
+        },
+        async cleanup() {
+          await Promise.all(stores.map((s) => s.close()));
+          await Promise.all(pools.map((p) => p.end()));
+          await schema.cleanup();
+        },
+      };
+    },
+  });
+}
+
+describeOutboxContract('postgres-outbox', 'lease');
+// The opt-in claim mode that holds row locks in an open transaction instead of writing leases.
+describeOutboxContract('postgres-outbox (claimMode lock)', 'lock');
 
 describeIdempotencyStoreContract('postgres-idempotency', {
   capabilities: { leases: true, versionGuard: true, retention: true, persistent: true },

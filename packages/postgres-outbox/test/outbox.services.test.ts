@@ -37,7 +37,9 @@ afterEach(async () => {
   await cleanupServices();
 });
 
-async function setup(options: { completion?: 'mark' | 'delete' } = {}) {
+async function setup(
+  options: { completion?: 'mark' | 'delete'; claimMode?: 'lease' | 'lock' } = {},
+) {
   db = await useDatabase();
   const pool = db.pool();
   const store = createPostgresOutboxStore({ pool, schema: db.schema.name, ...options });
@@ -517,5 +519,62 @@ describe('commands', () => {
     });
     expect(await createOutboxRelay({ store, transport }).drain()).toBe(2);
     expect(calls).toEqual(['publish:ship.order', 'send:ship.now']);
+  });
+});
+
+describe("claimMode 'lock'", () => {
+  it('writes each record once, and a hung claim loses its locks after leaseMs: the records are claimed again and the late completion fails', async () => {
+    const { pool, store, bus } = await setup({ claimMode: 'lock', completion: 'delete' });
+    await withTransaction(pool, async (client) => {
+      for (const n of [1, 2])
+        await bus.publish(
+          OrderPlaced,
+          { orderId: `o-${n}`, n },
+          { transaction: client, partitionKey: 'o' },
+        );
+    });
+    const hung = await store.claim({ limit: 10, leaseMs: 300 });
+    expect(orderIds(hung.map((r) => r.message))).toEqual(['o-1', 'o-2']);
+    // Nothing was written by the claim: no lease, the rows are only locked.
+    const leases = await pool.query(`select count(*)::int as n from eda_outbox
+      where lease_until > '-infinity'`);
+    expect(leases.rows[0].n).toBe(0);
+    const other = createPostgresOutboxStore({
+      pool,
+      schema: db!.schema.name,
+      claimMode: 'lock',
+      completion: 'delete',
+    });
+    stores.push(other);
+    expect(await other.claim({ limit: 10, leaseMs: 30_000 }), 'while the claim is held').toEqual(
+      [],
+    );
+    let again: Awaited<ReturnType<typeof other.claim>> = [];
+    await until(async () => {
+      again = await other.claim({ limit: 10, leaseMs: 30_000 });
+      return again.length > 0;
+    }, 'the idle claim to be ended by the server');
+    expect(orderIds(again.map((r) => r.message))).toEqual(['o-1', 'o-2']);
+    await expect(store.complete(hung)).rejects.toThrow(/claim|connection/);
+    await other.complete(again);
+    expect(await store.counts()).toEqual({ pending: 0, published: 0, dead: 0 });
+  });
+
+  it('commits a batch settled in parts (a completed run, then a failed one) at once', async () => {
+    const { pool, store, bus } = await setup({ claimMode: 'lock' });
+    await withTransaction(pool, async (client) => {
+      for (const n of [1, 2, 3])
+        await bus.publish(OrderPlaced, { orderId: `o-${n}`, n }, { transaction: client });
+    });
+    const claimed = await store.claim({ limit: 10, leaseMs: 30_000 });
+    await store.complete(claimed.slice(0, 1));
+    expect(await store.counts(), 'nothing committed while records are open').toEqual({
+      pending: 3,
+      published: 0,
+      dead: 0,
+    });
+    await store.fail(claimed.slice(1), { error: 'broker down', maxAttempts: 1, retryAfterMs: 0 });
+    expect(await store.counts()).toEqual({ pending: 0, published: 1, dead: 2 });
+    expect(await store.claim({ limit: 10, leaseMs: 30_000 })).toEqual([]);
   });
 });
