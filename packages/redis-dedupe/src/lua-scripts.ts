@@ -1,6 +1,6 @@
 // The Lua scripts that make each store operation atomic on the Redis server. A key is a hash:
 // s = state (p in-progress, d done, f free), t = fencing token of the claim, x = lease end in ms
-// of server time, v = last applied entity version (kept as the string the caller sent, so
+// of server time (meaningful only while s is p), v = last applied entity version (kept as the string the caller sent, so
 // versions up to 2^53 keep every digit). Redis's own clock (TIME) decides lease expiry, so clock
 // skew between consumer machines cannot make two of them hold one key. Numbers written back are
 // formatted with %d or passed through as the caller's strings: Lua numbers are doubles, and
@@ -75,10 +75,12 @@ for i, key in ipairs(KEYS) do
   elseif state ~= 'p' or holder ~= token or leaseEnd == nil or leaseEnd <= now then
     results[i] = 0
   else
-    redis.call('HSET', key, 's', 'd')
-    redis.call('HDEL', key, 'x')
+    -- One HSET for the state and a newer version. The lease end x stays: only a 'p' key's is
+    -- ever read, and the next claim overwrites it.
     if version ~= '' and (not applied or tonumber(version) > tonumber(applied)) then
-      redis.call('HSET', key, 'v', version)
+      redis.call('HSET', key, 's', 'd', 'v', version)
+    else
+      redis.call('HSET', key, 's', 'd')
     end
     redis.call('PEXPIRE', key, ARGV[1])
     results[i] = 1

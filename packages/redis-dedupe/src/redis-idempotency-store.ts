@@ -11,7 +11,7 @@ import {
 import { createCoalescer } from './coalescer.js';
 import { CLAIM_SCRIPT, COMPLETE_SCRIPT, RELEASE_SCRIPT } from './lua-scripts.js';
 import { toRedisKey } from './redis-key.js';
-import { type RedisClient, runScript } from './run-script.js';
+import { createScriptRunner, type RedisClient } from './run-script.js';
 import { RedisDedupeError } from './store-errors.js';
 
 /** Options of `createRedisIdempotencyStore`. */
@@ -89,12 +89,15 @@ export interface RedisIdempotencyStore extends IdempotencyStore {
 type Counters = { -readonly [K in keyof RedisDedupeStats]: number };
 
 interface ClaimItem {
+  /** The dedupe key, as the caller gave it. */
   readonly key: string;
+  /** Its Redis key (see toRedisKey). */
+  readonly redisKey: string;
   readonly version: number | undefined;
 }
 
 interface CompleteItem {
-  readonly key: string;
+  readonly redisKey: string;
   readonly token: string;
   readonly version: number | undefined;
 }
@@ -204,18 +207,22 @@ export function createRedisIdempotencyStore(
     scriptCalls: 0,
   };
 
-  const call = async (
+  const runner = createScriptRunner(client, timeoutMs);
+  // Claims fail fast; completions and releases are patient (see run-script.ts).
+  const call = (
     script: typeof CLAIM_SCRIPT,
     keys: readonly string[],
-    args: readonly (string | number)[],
+    args: readonly string[],
   ): Promise<unknown> => {
     counters.scriptCalls += 1;
-    try {
-      return await runScript(client, script, keys, args, timeoutMs, script !== CLAIM_SCRIPT);
-    } catch (error) {
+    const sent =
+      script === CLAIM_SCRIPT
+        ? runner.run(script, keys, args)
+        : runner.runPatient(script, keys, args);
+    return sent.catch((error: unknown) => {
       counters.failures += keys.length;
       throw error;
-    }
+    });
   };
 
   // One script call claims the items of one consumer (one hash tag, so one cluster slot).
@@ -224,9 +231,15 @@ export function createRedisIdempotencyStore(
     items: readonly ClaimItem[],
   ): Promise<ClaimResult[]> => {
     const base = randomUUID();
-    const keys = items.map((item) => toRedisKey(keyPrefix, item.key).key);
-    const args: (string | number)[] = [leaseMs, base];
-    if (items.some((item) => item.version !== undefined)) {
+    const keys: string[] = new Array(items.length);
+    let versioned = false;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      keys[i] = item.redisKey;
+      if (item.version !== undefined) versioned = true;
+    }
+    const args: string[] = [String(leaseMs), base];
+    if (versioned) {
       for (const item of items) args.push(item.version === undefined ? '' : String(item.version));
     }
     const reply = await call(CLAIM_SCRIPT, keys, args);
@@ -262,8 +275,8 @@ export function createRedisIdempotencyStore(
     retentionMs: number,
     items: readonly CompleteItem[],
   ): Promise<boolean[]> => {
-    const keys = items.map((item) => toRedisKey(keyPrefix, item.key).key);
-    const args: (string | number)[] = [retentionMs];
+    const keys = items.map((item) => item.redisKey);
+    const args: string[] = [String(retentionMs)];
     for (const item of items)
       args.push(item.token, item.version === undefined ? '' : String(item.version));
     const reply = await call(COMPLETE_SCRIPT, keys, args);
@@ -280,8 +293,7 @@ export function createRedisIdempotencyStore(
   };
 
   // Group names carry the duration too: one script call has one lease (or retention) for all.
-  const groupOf = (durationMs: number, key: string) =>
-    `${durationMs}\u0000${toRedisKey(keyPrefix, key).tag}`;
+  const groupOf = (durationMs: number, tag: string) => `${durationMs}\u0000${tag}`;
   const durationOf = (group: string) => Number(group.slice(0, group.indexOf('\u0000')));
 
   const claimCoalescer = createCoalescer<ClaimItem, ClaimResult>({
@@ -299,8 +311,9 @@ export function createRedisIdempotencyStore(
     checkKey(key);
     const leaseMs = positiveInteger('leaseMs', claimOptions?.leaseMs, MAX_DURATION_MS);
     const version = checkVersion(claimOptions.version);
-    const item = { key, version };
-    if (coalesce) return claimCoalescer.add(groupOf(leaseMs, key), item);
+    const { key: redisKey, tag } = toRedisKey(keyPrefix, key);
+    const item: ClaimItem = { key, redisKey, version };
+    if (coalesce) return claimCoalescer.add(groupOf(leaseMs, tag), item);
     const [result] = await claimGroup(leaseMs, [item]);
     return result!;
   };
@@ -311,6 +324,17 @@ export function createRedisIdempotencyStore(
       throw new ConfigurationError('Redis idempotency store: claimMany needs an array of keys.');
     }
     for (const key of keys) checkKey(key);
+    // The common case, one consumer's keys in one call, goes without the split below.
+    if (keys.length > 0 && keys.length <= maxBatchSize) {
+      const items: ClaimItem[] = [];
+      const tag = toRedisKey(keyPrefix, keys[0]!).tag;
+      for (const key of keys) {
+        const redisKey = toRedisKey(keyPrefix, key);
+        if (redisKey.tag !== tag) break;
+        items.push({ key, redisKey: redisKey.key, version: undefined });
+      }
+      if (items.length === keys.length) return claimGroup(leaseMs, items);
+    }
     // Split by hash tag (cluster slot) and by maxBatchSize; run the calls at once.
     const byTag = new Map<string, number[]>();
     keys.forEach((key, index) => {
@@ -327,7 +351,10 @@ export function createRedisIdempotencyStore(
         calls.push(
           claimGroup(
             leaseMs,
-            chunk.map((index) => ({ key: keys[index]!, version: undefined })),
+            chunk.map((index) => {
+              const key = keys[index]!;
+              return { key, redisKey: toRedisKey(keyPrefix, key).key, version: undefined };
+            }),
           ).then((claimed) => {
             chunk.forEach((index, i) => {
               results[index] = claimed[i]!;
@@ -365,8 +392,13 @@ export function createRedisIdempotencyStore(
         completeOptions?.retentionMs,
         MAX_DURATION_MS,
       );
-      const item = { key, token, version: checkVersion(completeOptions.version) };
-      if (coalesce) return completeCoalescer.add(groupOf(retentionMs, key), item);
+      const { key: redisKey, tag } = toRedisKey(keyPrefix, key);
+      const item: CompleteItem = {
+        redisKey,
+        token,
+        version: checkVersion(completeOptions.version),
+      };
+      if (coalesce) return completeCoalescer.add(groupOf(retentionMs, tag), item);
       const [done] = await completeGroup(retentionMs, [item]);
       return done!;
     },

@@ -3,6 +3,7 @@ import { ConfigurationError, type EdaError, UnavailableError } from '@eda/core';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createCoalescer } from '../src/coalescer.js';
+import { createDeadlines, type Deadline } from '../src/deadlines.js';
 import { createRedisIdempotencyStore, RedisDedupeError, toRedisKey } from '../src/index.js';
 import { toStoreError } from '../src/store-errors.js';
 
@@ -157,6 +158,56 @@ describe('coalescing', () => {
     expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     fail = false;
     expect(await Promise.all([coalescer.add('g', 3), coalescer.add('h', 4)])).toEqual([6, 8]);
+  });
+});
+
+describe('timeouts', () => {
+  it('expires each unanswered call at its own deadline with one shared timer, skipping answered ones', async () => {
+    const deadlines = createDeadlines(40);
+    const expired: string[] = [];
+    const watch = (name: string): Deadline => {
+      const deadline: Deadline = {
+        at: performance.now() + 40,
+        settled: false,
+        expire() {
+          deadline.settled = true;
+          expired.push(`${name}@${Math.round(performance.now() - started)}`);
+        },
+      };
+      deadlines.watch(deadline);
+      return deadline;
+    };
+    const started = performance.now();
+    const answered = watch('answered');
+    const first = watch('first');
+    answered.settled = true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    watch('second');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(expired.map((e) => e.split('@')[0])).toEqual(['first', 'second']);
+    const [firstAt, secondAt] = expired.map((e) => Number(e.split('@')[1]));
+    expect(firstAt).toBeGreaterThanOrEqual(39);
+    expect(secondAt).toBeGreaterThanOrEqual(59);
+    expect(first.settled).toBe(true);
+  });
+
+  it('rejects claims that get no answer within timeoutMs, and resolves those that do', async () => {
+    let hang = true;
+    const client = {
+      status: 'ready',
+      evalsha: (_sha: string, numKeys: number) =>
+        hang ? new Promise(() => undefined) : Promise.resolve(Array(numKeys).fill('c')),
+      eval: async () => {
+        throw new Error('not used');
+      },
+    } as unknown as Redis;
+    const store = createRedisIdempotencyStore({ client, timeoutMs: 30, coalesce: false });
+    const lost = store.claim('a:msg:s:1', { leaseMs: 1000 });
+    hang = false;
+    expect((await store.claim('a:msg:s:2', { leaseMs: 1000 })).status).toBe('claimed');
+    await expect(lost).rejects.toBeInstanceOf(UnavailableError);
+    await expect(lost).rejects.toThrow(/got no answer within 30 ms/);
+    expect(store.stats()).toMatchObject({ claimed: 1, failures: 1, scriptCalls: 2 });
   });
 });
 

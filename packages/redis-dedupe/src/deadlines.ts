@@ -1,0 +1,76 @@
+// One timer for every script call of a store instead of one per call. All calls that use the
+// store's `timeoutMs` get their deadlines in the order they start, so they wait in a FIFO and a
+// single timer is armed for the oldest call still unanswered. A call that is answered is only
+// marked; the timer skips it when it fires. Each call still fails at its own deadline.
+
+/** A call waiting for its answer or its deadline, whichever comes first. */
+export interface Deadline {
+  /** `performance.now()` at which the call gives up. */
+  readonly at: number;
+  /** Set once the call has its answer (or has failed): the timer then skips it. */
+  settled: boolean;
+  /** Called once, when `at` has passed and the call is still unanswered; sets `settled`. */
+  expire(): void;
+}
+
+/** A FIFO of deadlines that are all `timeoutMs` after their start. */
+export interface Deadlines {
+  /**
+   * Starts watching a call whose `at` is `timeoutMs` from now: its `expire` runs then unless
+   * `settled` is set before.
+   */
+  watch(deadline: Deadline): void;
+}
+
+export function createDeadlines(timeoutMs: number): Deadlines {
+  let queue: Deadline[] = [];
+  let head = 0;
+  let timer: NodeJS.Timeout | undefined;
+
+  const fire = () => {
+    timer = undefined;
+    const now = performance.now();
+    while (head < queue.length) {
+      const next = queue[head]!;
+      if (!next.settled) {
+        if (next.at > now) break;
+        next.expire();
+      }
+      head += 1;
+    }
+    if (head === queue.length) {
+      queue = [];
+      head = 0;
+      return;
+    }
+    if (head > 1024) {
+      queue = queue.slice(head);
+      head = 0;
+    }
+    arm(queue[head]!.at - now);
+  };
+
+  const arm = (delayMs: number) => {
+    // Unref'd: a pending call is kept alive by the client's socket, not by its timeout, and a
+    // timer left armed for calls that were all answered must not hold the process open.
+    timer = setTimeout(fire, Math.max(0, Math.ceil(delayMs)));
+    timer.unref();
+  };
+
+  return {
+    watch(deadline) {
+      // Drop the answered calls at the front now, so that calls made one after another keep the
+      // queue at about one entry instead of holding every call until the timer fires.
+      while (head < queue.length && queue[head]!.settled) head += 1;
+      if (head === queue.length) {
+        queue.length = 0;
+        head = 0;
+      } else if (head > 1024 && head * 2 > queue.length) {
+        queue = queue.slice(head);
+        head = 0;
+      }
+      queue.push(deadline);
+      if (timer === undefined) arm(timeoutMs);
+    },
+  };
+}
