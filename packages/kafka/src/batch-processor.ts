@@ -5,6 +5,7 @@
 // and are delivered again (to this member or to the partition's new owner).
 import { UnavailableError } from '@eda/core';
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { BatchStop } from './batch-stop.js';
 import { isMembershipLost } from './membership-errors.js';
 import { PartitionProgress } from './partition-progress.js';
 import { settleRecord } from './settle-record.js';
@@ -49,7 +50,7 @@ export async function processBatch(
   const { topic, partition } = batch;
   if (!batch.messages.length) return;
   const abandon = new AbortController();
-  const stop = AbortSignal.any([abandon.signal, ctx.closing, ctx.killed]);
+  const stop = new BatchStop([abandon.signal, ctx.closing, ctx.killed]);
   let membershipError: unknown;
   const lost = (error: unknown) => {
     membershipError ??= error;
@@ -106,6 +107,7 @@ export async function processBatch(
     void commit();
   }, ctx.options.consumer.commitIntervalMs);
   const deadline = shutdownDeadline(ctx);
+  let onKilled: (() => void) | undefined;
 
   try {
     // One runner per key works through that key's records strictly in order; runners of
@@ -136,14 +138,17 @@ export async function processBatch(
     };
     const runs = [...lanes.values()].map(runLane);
     const killed = new Promise<void>((resolve) => {
+      onKilled = () => resolve();
       if (ctx.killed.aborted) resolve();
-      else ctx.killed.addEventListener('abort', () => resolve(), { once: true });
+      else ctx.killed.addEventListener('abort', onKilled, { once: true });
     });
     await Promise.race([Promise.all(runs), deadline.promise, killed]);
   } finally {
     clearInterval(heartbeats);
     clearInterval(commitTimer);
     deadline.cancel();
+    // One listener per batch would otherwise pile up on the member's signal for its lifetime.
+    if (onKilled) ctx.killed.removeEventListener('abort', onKilled);
   }
   const committing = commit();
   // Leaving (close) or rejoining (rebalance) must wait for the commit, which is only valid in

@@ -12,7 +12,8 @@ import {
 } from '@eda/core';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { sleep } from './abortable-sleep.js';
-import { attributesOf, bodyOf, headerStrings } from './record-mapping.js';
+import type { BatchStop } from './batch-stop.js';
+import { bodyOf, headerStrings, readRecordHeaders } from './record-mapping.js';
 import { INTERNAL_HEADER_NAMES, RETRY_HEADERS, readRetryState } from './retry-headers.js';
 import type { SubscriptionContext } from './subscription-context.js';
 
@@ -27,12 +28,17 @@ function userHeaders(headers: IHeaders | undefined): IHeaders {
   return out;
 }
 
+/** Key of a record in `ctx.attempts`; built only when a record failed or attempts are remembered. */
+function attemptKeyOf(topic: string, partition: number, offset: string): string {
+  return `${topic}\u0000${partition}\u0000${offset}`;
+}
+
 /** Writes until the broker acknowledges or `stop` aborts; true when written. */
 async function writeUntilDone(
   ctx: SubscriptionContext,
   topic: string,
   message: { key: Buffer | null; value: Buffer | null; headers: IHeaders },
-  stop: AbortSignal,
+  stop: BatchStop,
 ): Promise<boolean> {
   let backoffMs = 200;
   for (;;) {
@@ -43,7 +49,7 @@ async function writeUntilDone(
     } catch (error) {
       // The record stays unsettled, so the partition does not commit past it.
       ctx.options.onError(error);
-      await sleep(backoffMs, stop);
+      await sleep(backoffMs, stop.signal);
       backoffMs = Math.min(5000, backoffMs * 2);
     }
   }
@@ -54,7 +60,7 @@ function deadLetter(
   message: KafkaMessage,
   reason: DeadLetterReason,
   origin: DeliveryOrigin,
-  stop: AbortSignal,
+  stop: BatchStop,
   dropBody = false,
 ): Promise<boolean> {
   return writeUntilDone(
@@ -82,12 +88,15 @@ export async function settleRecord(
   topic: string,
   partition: number,
   message: KafkaMessage,
-  stop: AbortSignal,
+  stop: BatchStop,
 ): Promise<boolean> {
   if (stop.aborted) return false;
-  const { headers, bytes: headerBytes } = headerStrings(message.headers);
+  const read = readRecordHeaders(message.headers);
+  const headerBytes = read.bytes;
   const retryState =
-    ctx.retryTopics.length && ctx.retryTopics.includes(topic) ? readRetryState(headers) : undefined;
+    ctx.retryTopics.length && ctx.retryTopics.includes(topic)
+      ? readRetryState(headerStrings(message.headers).headers)
+      : undefined;
   const origin: DeliveryOrigin = retryState
     ? {
         destination: retryState.destination,
@@ -95,9 +104,11 @@ export async function settleRecord(
         ...(retryState.offset === undefined ? {} : { offset: retryState.offset }),
       }
     : { destination: topic, partition, offset: message.offset };
-  const attemptKey = `${topic}\u0000${partition}\u0000${message.offset}`;
   let attempt =
-    retryState?.attempt ?? (ctx.attempts.size ? (ctx.attempts.get(attemptKey) ?? 0) : 0) + 1;
+    retryState?.attempt ??
+    (ctx.attempts.size
+      ? (ctx.attempts.get(attemptKeyOf(topic, partition, message.offset)) ?? 0)
+      : 0) + 1;
 
   const size = (message.value?.byteLength ?? 0) + headerBytes;
   if (size > ctx.options.consumer.maxRecordBytes) {
@@ -120,10 +131,13 @@ export async function settleRecord(
   }
 
   if (retryState && retryState.dueAt > Date.now()) {
-    await sleep(retryState.dueAt - Date.now(), stop);
+    await sleep(retryState.dueAt - Date.now(), stop.signal);
     if (stop.aborted) return false;
   }
 
+  // The attributes read above serve the first delivery; a redelivery gets a fresh copy, so
+  // nothing a handler changed in them carries over.
+  let attributes: Record<string, string> | undefined = read.attributes;
   for (;;) {
     if (!ctx.slots.tryAcquire()) await ctx.slots.acquire();
     if (stop.aborted) {
@@ -131,7 +145,7 @@ export async function settleRecord(
       return false;
     }
     const delivery: Delivery = {
-      attributes: attributesOf(headers),
+      attributes: attributes ?? readRecordHeaders(message.headers).attributes,
       body: bodyOf(message),
       attempt,
       origin,
@@ -152,10 +166,12 @@ export async function settleRecord(
     }
     // A killed member settles nothing: the record goes back to the group uncommitted.
     if (ctx.killed.aborted) return false;
+    attributes = undefined;
     if (disposition.type === 'ack') {
-      if (ctx.attempts.size) ctx.attempts.delete(attemptKey);
+      if (ctx.attempts.size) ctx.attempts.delete(attemptKeyOf(topic, partition, message.offset));
       return true;
     }
+    const attemptKey = attemptKeyOf(topic, partition, message.offset);
     ctx.attempts.set(attemptKey, attempt);
 
     let settled: boolean;
@@ -185,7 +201,7 @@ export async function settleRecord(
       );
     } else {
       // Blocking retry: later records of this key wait behind this one, so their order holds.
-      await sleep(Math.max(0, disposition.delayMs), stop);
+      await sleep(Math.max(0, disposition.delayMs), stop.signal);
       if (stop.aborted) return false;
       attempt += 1;
       continue;

@@ -1,11 +1,13 @@
 // Unit tests of the pieces that need no broker: commit bookkeeping, the in-flight bound, option
 // checks, topic names and the binary-mode record mapping.
 import { CapabilityError, ConfigurationError, uuidv7 } from '@eda/core';
+import type { IHeaders } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { BatchStop } from '../src/batch-stop.js';
 import { createKafkaTransport } from '../src/index.js';
 import { resolveKafkaOptions } from '../src/kafka-transport-options.js';
 import { PartitionProgress } from '../src/partition-progress.js';
-import { attributesOf, headerStrings, toRecord } from '../src/record-mapping.js';
+import { attributesOf, headerStrings, readRecordHeaders, toRecord } from '../src/record-mapping.js';
 import { RETRY_HEADERS, readRetryState } from '../src/retry-headers.js';
 import { Slots } from '../src/slots.js';
 import { assertTopicName } from '../src/topic-names.js';
@@ -23,6 +25,21 @@ describe('PartitionProgress', () => {
     progress.settle(2);
     expect(progress.lastContiguous()).toBe(15n);
     expect(progress.pending).toBe(0);
+  });
+});
+
+describe('BatchStop', () => {
+  it('is aborted once any source is, and its signal follows', () => {
+    const a = new AbortController();
+    const b = new AbortController();
+    const stop = new BatchStop([a.signal, b.signal]);
+    expect(stop.aborted).toBe(false);
+    const signal = stop.signal;
+    expect(signal.aborted).toBe(false);
+    b.abort();
+    expect(stop.aborted).toBe(true);
+    expect(signal.aborted).toBe(true);
+    expect(new BatchStop([b.signal]).signal.aborted).toBe(true);
   });
 });
 
@@ -147,6 +164,43 @@ describe('record mapping', () => {
       partitionkey: 'order-7',
     });
     expect(bytes).toBeGreaterThan(20);
+  });
+
+  it('reads attributes and header bytes in one pass exactly as the two-step read does', () => {
+    const cases: IHeaders[] = [
+      {
+        ce_id: Buffer.from('a'),
+        ce_type: Buffer.from('t'),
+        'content-type': Buffer.from('application/json'),
+        traceparent: Buffer.from('00-x'),
+      },
+      // Mixed case, repeated headers (last wins), strings, non-ASCII values, foreign headers.
+      {
+        CE_Id: Buffer.from('b'),
+        ce_id: [Buffer.from('first'), Buffer.from('second')],
+        'Content-Type': 'text/plain',
+        ce_subject: Buffer.from('Grüße'),
+        ce_empty: Buffer.alloc(0),
+        'x-other': Buffer.from('z'),
+      },
+      {},
+    ];
+    for (const headers of [...cases, undefined]) {
+      const { headers: strings, bytes } = headerStrings(headers);
+      expect(readRecordHeaders(headers)).toEqual({ attributes: attributesOf(strings), bytes });
+    }
+  });
+
+  it('reuses the last value of a header only when the bytes are the same ASCII', () => {
+    const read = (value: Buffer) => readRecordHeaders({ ce_source: value }).attributes.source;
+    expect(read(Buffer.from('orders'))).toBe('orders');
+    expect(read(Buffer.from('orders'))).toBe('orders');
+    expect(read(Buffer.from('ordert'))).toBe('ordert');
+    expect(read(Buffer.from('xrdert'))).toBe('xrdert');
+    // Same length as the last value, bytes that are not ASCII: decoded, never matched by char code.
+    expect(read(Buffer.from([0x78, 0x72, 0x64, 0x65, 0x72, 0xf4]))).toBe('xrder\ufffd');
+    expect(read(Buffer.from('é'))).toBe('é');
+    expect(read(Buffer.from([0xe9, 0x20]))).toBe('\ufffd ');
   });
 
   it('reads retry state only from complete retry headers', () => {
