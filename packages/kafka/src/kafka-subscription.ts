@@ -2,9 +2,13 @@
 // eachBatch, manual commits and per-key concurrency. It rebuilds its consumer when kafkajs gives
 // up on one (a crash kafkajs does not restart itself, see kafkajs #1720 and #1527), and closes
 // gracefully: stop fetching, finish in-flight records, commit, leave the group.
-import { type DeliveryHandler, type Subscription, UnavailableError } from '@eda/core';
+import {
+  abortableSleep,
+  type DeliveryHandler,
+  type Subscription,
+  UnavailableError,
+} from '@eda/core';
 import type { Consumer, Kafka } from 'kafkajs';
-import { sleep } from './abortable-sleep.js';
 import { processBatch } from './batch-processor.js';
 import type { ResolvedKafkaOptions } from './kafka-transport-options.js';
 import type { RecordWriter } from './record-writer.js';
@@ -117,7 +121,7 @@ export async function startSubscription(
       if (params.startAt === 'latest') {
         // kafkajs fixes "latest" start offsets at its first fetch, not when run() resolves:
         // wait for that fetch so a record published after subscribe() resolves is read.
-        await Promise.race([fetched, sleep(options.consumer.maxWaitTimeMs + 10_000)]);
+        await Promise.race([fetched, abortableSleep(options.consumer.maxWaitTimeMs + 10_000)]);
       }
     } catch (cause) {
       await c.disconnect().catch(() => undefined);
@@ -142,7 +146,7 @@ export async function startSubscription(
           return;
         } catch (error) {
           options.onError(error);
-          await sleep(backoffMs, closing.signal);
+          await abortableSleep(backoffMs, closing.signal);
           backoffMs = Math.min(10_000, backoffMs * 2);
         }
       }

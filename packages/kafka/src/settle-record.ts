@@ -3,6 +3,7 @@
 // the caller may count it towards the commit point. A record abandoned by a rebalance or close
 // returns false and is never committed.
 import {
+  abortableSleep,
   type DeadLetterReason,
   type Delivery,
   type DeliveryOrigin,
@@ -11,7 +12,6 @@ import {
   describeError,
 } from '@eda/core';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
-import { sleep } from './abortable-sleep.js';
 import type { BatchStop } from './batch-stop.js';
 import { bodyOf, headerStrings, readRecordHeaders } from './record-mapping.js';
 import { INTERNAL_HEADER_NAMES, RETRY_HEADERS, readRetryState } from './retry-headers.js';
@@ -49,7 +49,7 @@ async function writeUntilDone(
     } catch (error) {
       // The record stays unsettled, so the partition does not commit past it.
       ctx.options.onError(error);
-      await sleep(backoffMs, stop.signal);
+      await abortableSleep(backoffMs, stop.signal);
       backoffMs = Math.min(5000, backoffMs * 2);
     }
   }
@@ -131,7 +131,7 @@ export async function settleRecord(
   }
 
   if (retryState && retryState.dueAt > Date.now()) {
-    await sleep(retryState.dueAt - Date.now(), stop.signal);
+    await abortableSleep(retryState.dueAt - Date.now(), stop.signal);
     if (stop.aborted) return false;
   }
 
@@ -201,7 +201,7 @@ export async function settleRecord(
       );
     } else {
       // Blocking retry: later records of this key wait behind this one, so their order holds.
-      await sleep(Math.max(0, disposition.delayMs), stop.signal);
+      await abortableSleep(Math.max(0, disposition.delayMs), stop.signal);
       if (stop.aborted) return false;
       attempt += 1;
       continue;
