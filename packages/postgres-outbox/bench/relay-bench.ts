@@ -12,6 +12,7 @@ import {
   uuidv7,
 } from '@eda/core';
 import pg from 'pg';
+import { type BenchResult, median } from '../../../bench/write-results.js';
 import { createPostgresOutboxStore, ensureOutboxSchema, withTransaction } from '../src/index.js';
 
 const url = process.env.EDA_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -22,21 +23,6 @@ const resultsFile = fileURLToPath(
   new URL('../../../bench/results/postgres-outbox.json', import.meta.url),
 );
 
-interface Result {
-  name: string;
-  unit: string;
-  ours: number;
-  baseline: number | null;
-  baselineName: string | null;
-  ratio: number | null;
-  params: Record<string, unknown>;
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -170,7 +156,7 @@ async function drainBaseline(batch: number): Promise<number> {
   return total / ((performance.now() - started) / 1000);
 }
 
-const results: Result[] = [];
+const results: BenchResult[] = [];
 
 for (const [batch, events, completion, claimMode] of [
   [1, 1000, 'mark', 'lease'],

@@ -16,6 +16,7 @@ import {
 } from '@eda/core';
 import { endpoints } from '@eda/test-services';
 import { Redis } from 'ioredis';
+import { type BenchResult, median } from '../../../bench/write-results.js';
 import { createRedisIdempotencyStore } from '../src/index.js';
 
 const ROUNDS = 5;
@@ -23,21 +24,6 @@ const resultFile = fileURLToPath(
   new URL('../../../bench/results/redis-dedupe.json', import.meta.url),
 );
 
-interface Entry {
-  name: string;
-  unit: string;
-  ours: number;
-  baseline: number | null;
-  baselineName: string | null;
-  ratio: number | null;
-  params: Record<string, unknown>;
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 
 /** Runs warm-up once each, then ours and the baseline alternately; returns the medians. */
@@ -68,7 +54,7 @@ function entry(
   baselineName: string,
   result: Awaited<ReturnType<typeof compare>>,
   params: Record<string, unknown>,
-): Entry {
+): BenchResult {
   return {
     name,
     unit,
@@ -149,7 +135,7 @@ async function consume(options: {
   return options.messages / seconds;
 }
 
-const results: Entry[] = [];
+const results: BenchResult[] = [];
 
 for (const variant of [
   { messages: 20_000, concurrency: 64, handlerDelayMs: 1, label: 'handler awaits 1 ms I/O' },
