@@ -46,26 +46,30 @@ async function inSpan<T>(
   fallbackTraceparent: () => string,
   fn: (traceparent: string) => Promise<T>,
 ): Promise<T> {
-  return tracer().startActiveSpan(
-    name,
-    { kind, attributes, links: links.map((l) => ({ context: l })) },
-    parent,
-    async (span) => {
-      const own = span.spanContext();
-      // Without an SDK the span is a no-op with an invalid context: carry our own ids instead.
-      const traceparent = isSpanContextValid(own) ? traceparentOf(own) : fallbackTraceparent();
-      try {
-        return await fn(traceparent);
-      } catch (error) {
-        const described = describeError(error);
-        span.setAttribute('error.type', described.type);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: described.message });
-        throw error;
-      } finally {
-        span.end();
-      }
-    },
-  );
+  const options = links.length
+    ? { kind, attributes, links: links.map((l) => ({ context: l })) }
+    : { kind, attributes };
+  const span = tracer().startSpan(name, options, parent);
+  const own = span.spanContext();
+  // A no-op tracer (no SDK) hands back the parent's context: that is no new span, so carry our
+  // own child ids. A sampled-out SDK span has ids of its own and is used as it is.
+  const parentSpanId = trace.getSpanContext(parent)?.spanId;
+  const traceparent =
+    isSpanContextValid(own) && own.spanId !== parentSpanId
+      ? traceparentOf(own)
+      : fallbackTraceparent();
+  // Nothing is recorded: skip the context switch, the hot path when no SDK is installed.
+  if (!span.isRecording()) return fn(traceparent);
+  try {
+    return await context.with(trace.setSpan(parent, span), () => fn(traceparent));
+  } catch (error) {
+    const described = describeError(error);
+    span.setAttribute('error.type', described.type);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: described.message });
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 /**

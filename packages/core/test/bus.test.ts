@@ -50,6 +50,8 @@ describe('bus over the in-memory transport', () => {
     expect(shipped[0]?.correlationid).toBe(placed?.id);
     expect(shipped[0]?.causationid).toBe(placed?.id);
     expect(shipped[0]?.traceparent?.slice(3, 35)).toBe(placed?.traceparent?.slice(3, 35));
+    // Without an OpenTelemetry SDK the ids are still W3C children: same trace, a new span id.
+    expect(shipped[0]?.traceparent?.slice(36, 52)).not.toBe(placed?.traceparent?.slice(36, 52));
     await transport.close();
   });
 
