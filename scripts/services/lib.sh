@@ -5,6 +5,11 @@ set -euo pipefail
 
 SERVICES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
+# The service tools (rabbitmqctl, rabbitmq-server, pg_ctlcluster...) live in sbin folders that a
+# minimal or non-login environment may leave off PATH.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" ;; esac
+export PATH
+
 # Jars are cached outside the clone so a fresh clone (and CI) starts from the cache in seconds.
 CACHE_DIR="${EDA_SERVICES_CACHE:-$HOME/.cache/eda-services}"
 STATE_DIR="${EDA_SERVICES_STATE:-$CACHE_DIR/state}"
