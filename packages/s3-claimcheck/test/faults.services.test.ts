@@ -53,7 +53,7 @@ describe('S3 stopped during a put', () => {
       { contentType: 'application/octet-stream' },
     );
     const error = await rejectionOf(put);
-    expect(EdaError.isInstance(error)).toBe(true);
+    expect(EdaError.isInstance(error), `not an @eda error: ${String(error)}`).toBe(true);
     expect(error.code).toBe('EDA_UNAVAILABLE');
     expect((error as EdaError).retryable).toBe(true);
     expect(error.message).toMatch(/could not store the payload .*ECONNREFUSED.*after 2 attempts/);
