@@ -162,7 +162,10 @@ export function createBus<TTransaction = never>(
       data,
       messageOptions,
     );
-    for (const step of publishSteps) message = await step(message);
+    for (const step of publishSteps) {
+      const stepped = step(message);
+      message = stepped instanceof Promise ? await stepped : stepped;
+    }
     if (transaction !== undefined) {
       if (!outbox)
         throw new ConfigurationError(

@@ -5,8 +5,13 @@ import type { OutgoingMessage } from '../contracts/transport.js';
 import { formatDataRef } from '../data-ref.js';
 import { ConfigurationError } from '../errors.js';
 
-/** A step of the publisher pipeline: returns the message to send (possibly changed). */
-export type PublishMiddleware = (message: OutgoingMessage) => Promise<OutgoingMessage>;
+/**
+ * A step of the publisher pipeline: returns the message to send (possibly changed), directly or
+ * as a promise (steps that usually change nothing can answer synchronously and cost no await).
+ */
+export type PublishMiddleware = (
+  message: OutgoingMessage,
+) => OutgoingMessage | Promise<OutgoingMessage>;
 
 /** Options of the claim check (the bus's `claimCheck` option). */
 export interface ClaimCheckOptions {
@@ -24,8 +29,7 @@ export function claimCheckOffload(options: ClaimCheckOptions): PublishMiddleware
       `claimCheck.thresholdBytes is ${thresholdBytes}: use a non-negative integer number of bytes.`,
     );
   }
-  return async (message) => {
-    if (message.body.byteLength <= thresholdBytes) return message;
+  const offload = async (message: OutgoingMessage): Promise<OutgoingMessage> => {
     const ref = await store.put(message.body, {
       contentType: message.attributes.datacontenttype ?? 'application/octet-stream',
     });
@@ -34,4 +38,6 @@ export function claimCheckOffload(options: ClaimCheckOptions): PublishMiddleware
       body: new Uint8Array(0),
     };
   };
+  // Small messages, the common case, pass through synchronously.
+  return (message) => (message.body.byteLength <= thresholdBytes ? message : offload(message));
 }
