@@ -5,6 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConfigurationError, type ConsumeMiddleware } from '@eda/core';
 import { INBOX_ADAPTER, type InboxTableOptions, inboxTable } from './inbox-schema.js';
 import type { PooledSqlClient, SqlPool } from './sql-client.js';
+import { withTransaction } from './with-transaction.js';
 
 /** Options of `createPostgresInbox`. */
 export interface PostgresInboxOptions extends InboxTableOptions {
@@ -99,41 +100,23 @@ values ($1, $2, $3, $4) on conflict do nothing`;
   const middleware: ConsumeMiddleware = async (context, next) => {
     const envelope = context.envelope;
     if (!envelope) throw new ConfigurationError(`${INBOX_ADAPTER}: middleware ran before decode.`);
-    const client = await pool.connect();
-    let discard: Error | undefined;
-    const control = async (sql: string) => {
-      try {
-        await client.query(sql);
-      } catch (error) {
-        discard = error instanceof Error ? error : new Error(String(error));
-        throw error;
-      }
-    };
-    try {
-      await control('begin');
-      try {
-        if (context.registration?.dedupe !== 'none') {
-          const inserted = await client.query(insertSql, [
-            consumer ?? context.subscription,
-            envelope.source,
-            envelope.id,
-            envelope.type,
-          ]);
-          if (inserted.rowCount === 0) {
-            await control('rollback');
-            context.outcome = 'duplicate';
-            return;
-          }
+    // The dedupe row, the handler's writes and its outbox rows commit together or not at all.
+    // A duplicate commits an empty transaction (the insert changed nothing), as good as a rollback.
+    await withTransaction(pool, async (client) => {
+      if (context.registration?.dedupe !== 'none') {
+        const inserted = await client.query(insertSql, [
+          consumer ?? context.subscription,
+          envelope.source,
+          envelope.id,
+          envelope.type,
+        ]);
+        if (inserted.rowCount === 0) {
+          context.outcome = 'duplicate';
+          return;
         }
-        await storage.run(client, next);
-      } catch (error) {
-        await control('rollback').catch(() => undefined);
-        throw error;
       }
-      await control('commit');
-    } finally {
-      client.release(discard);
-    }
+      await storage.run(client, next);
+    });
   };
 
   const purge = async ({ olderThanMs, limit }: { olderThanMs: number; limit: number }) => {
