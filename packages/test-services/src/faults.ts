@@ -18,20 +18,25 @@ const scriptsDir = fileURLToPath(new URL('../../../scripts/services/', import.me
  * @throws Error carrying the script's output when it exits non-zero.
  */
 export async function runServiceScript(script: string, ...args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run('bash', [scriptsDir + script, ...args], {
-      timeout: 180_000,
-      maxBuffer: 10 * 1024 * 1024,
-    });
-    return stdout;
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string; message: string };
-    throw new Error(
-      `${script} ${args.join(' ')} failed: ${e.stderr || e.stdout || e.message}`.trim(),
-      {
-        cause: error,
-      },
-    );
+  // Every action of these scripts is idempotent (start leaves a running service alone, stop a
+  // stopped one), so one retry rides out a transient failure; the first failure is still shown.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { stdout } = await run('bash', [scriptsDir + script, ...args], {
+        timeout: 180_000,
+        maxBuffer: 10 * 1024 * 1024,
+      });
+      return stdout;
+    } catch (error) {
+      const e = error as { stdout?: string; stderr?: string; message: string };
+      const detail =
+        `${script} ${args.join(' ')} failed: ${e.stderr || e.stdout || e.message}`.trim();
+      if (attempt < 2) {
+        console.warn(`${detail} (retrying once)`);
+        continue;
+      }
+      throw new Error(detail, { cause: error });
+    }
   }
 }
 
