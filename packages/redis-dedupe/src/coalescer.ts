@@ -9,6 +9,13 @@ export interface CoalescerOptions<TItem, TResult> {
   readonly maxBatchSize: number;
   /** How long to gather after the first item: 0 means until the end of this event-loop turn. */
   readonly windowMs: number;
+  /**
+   * Into how many calls one group's gathered items are split, all sent at once; each call gets
+   * at least `minSplit` items. 1 sends a group in one call.
+   */
+  readonly splitInto?: number;
+  /** The fewest items in one call of a split group. */
+  readonly minSplit?: number;
   /** Sends one group's items and returns their results in the same order. */
   readonly flush: (group: string, items: readonly TItem[]) => Promise<readonly TResult[]>;
 }
@@ -28,7 +35,7 @@ export interface Coalescer<TItem, TResult> {
 export function createCoalescer<TItem, TResult>(
   options: CoalescerOptions<TItem, TResult>,
 ): Coalescer<TItem, TResult> {
-  const { maxBatchSize, windowMs, flush } = options;
+  const { maxBatchSize, windowMs, flush, splitInto = 1, minSplit = 8 } = options;
   let groups = new Map<string, Waiting<TItem, TResult>[]>();
   let scheduled = false;
 
@@ -55,11 +62,23 @@ export function createCoalescer<TItem, TResult>(
     );
   };
 
+  // Split calls are sent together; the server answers them one by one, so the first answer can
+  // be handled here while the server still runs the next call, instead of each side waiting.
+  const sendSplit = (group: string, waiting: Waiting<TItem, TResult>[]) => {
+    const parts = Math.min(splitInto, Math.floor(waiting.length / minSplit));
+    if (parts <= 1) {
+      send(group, waiting);
+      return;
+    }
+    const size = Math.ceil(waiting.length / parts);
+    for (let i = 0; i < waiting.length; i += size) send(group, waiting.slice(i, i + size));
+  };
+
   const sendAll = () => {
     scheduled = false;
     const ready = groups;
     groups = new Map();
-    for (const [group, waiting] of ready) send(group, waiting);
+    for (const [group, waiting] of ready) sendSplit(group, waiting);
   };
 
   const schedule = () => {
@@ -80,7 +99,7 @@ export function createCoalescer<TItem, TResult>(
         waiting.push({ item, resolve, reject });
         if (waiting.length >= maxBatchSize) {
           groups.delete(group);
-          send(group, waiting);
+          sendSplit(group, waiting);
         } else {
           schedule();
         }

@@ -144,6 +144,28 @@ describe('coalescing', () => {
     ]);
   });
 
+  it('splits a batch into splitBatches calls of at least 8 keys, results in order', async () => {
+    const { client, calls } = fakeClient();
+    const store = createRedisIdempotencyStore({ client, splitBatches: 3 });
+    const claimAll = (n: number, from: number) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) => store.claim(`a:msg:s:${from + i}`, { leaseMs: 1000 })),
+      );
+    const results = await claimAll(30, 0);
+    expect(results.every((r) => r.status === 'claimed')).toBe(true);
+    expect(calls.map((c) => c.keys.length)).toEqual([10, 10, 10]);
+    expect(calls.flatMap((c) => c.keys)).toEqual(
+      Array.from({ length: 30 }, (_, i) => `eda:dedupe:{a}:msg:s:${i}`),
+    );
+    calls.length = 0;
+    // Too few keys for two calls of 8: sent as one.
+    await claimAll(15, 100);
+    expect(calls.map((c) => c.keys.length)).toEqual([15]);
+    expect(() => createRedisIdempotencyStore({ client, splitBatches: 0 })).toThrow(
+      /splitBatches is 0/,
+    );
+  });
+
   it('rejects every waiter of a failed call and keeps working afterwards', async () => {
     let fail = true;
     const coalescer = createCoalescer<number, number>({
