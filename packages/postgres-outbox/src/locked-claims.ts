@@ -24,10 +24,13 @@ export interface LockedClaimsOptions {
   readonly pool: ListeningSqlPool;
   /** `"schema"."table"`. */
   readonly table: string;
-  /** `pg_try_advisory_xact_lock(...)` of the table's claim lock: a boolean expression. */
-  readonly tryLock: string;
-  /** The claim's row selection, gated by `gate` (an SQL condition), locking what it picks. */
-  readonly pickSql: (limit: number, gate: string) => string;
+  /**
+   * The statements that follow `BEGIN` in the claim's round trip: they set
+   * `idle_in_transaction_session_timeout` to `leaseMs` for the transaction, try the table's claim
+   * lock, and select (locking) the batch, or nothing when the lock is taken; the last one returns
+   * the rows.
+   */
+  readonly claimSql: (limit: number, leaseMs: number) => Promise<string>;
   /** The completion statement for a literal `bigint[]` of record ids. */
   readonly completeSql: (ids: string) => string;
   /** Turns claimed rows into records; `dead(seq, reason)` dead-letters an undecodable row. */
@@ -70,7 +73,7 @@ export interface LockedClaims {
 }
 
 export function createLockedClaims(options: LockedClaimsOptions): LockedClaims {
-  const { pool, table, tryLock, pickSql, completeSql, decode, deadSql, failSql } = options;
+  const { pool, table, claimSql, completeSql, decode, deadSql, failSql } = options;
   // `claiming` covers the claim statement itself, `held` the cycle after it.
   let claiming = false;
   let held: Held | undefined;
@@ -128,6 +131,8 @@ export function createLockedClaims(options: LockedClaimsOptions): LockedClaims {
       }
       claiming = true;
       try {
+        // Before the connection is checked out: a failure here leaves nothing to release.
+        const sql = `begin;\n${await claimSql(limit, leaseMs)}`;
         const client = await pool.connect();
         const current: Held = {
           client,
@@ -142,16 +147,7 @@ export function createLockedClaims(options: LockedClaimsOptions): LockedClaims {
         };
         client.on('error', current.onError);
         held = current;
-        // The lock is taken by its own statement so that the selection, a later statement in
-        // the same transaction, sees everything the previous holder committed. Whether it was
-        // granted travels in a transaction-local setting, keeping the claim one round trip.
-        const result = await run(
-          current,
-          `begin;
-set local idle_in_transaction_session_timeout = ${leaseMs};
-select set_config('eda.outbox_claim_locked', ${tryLock}::text, true);
-${pickSql(limit, `current_setting('eda.outbox_claim_locked') = 'true'`)}`,
-        );
+        const result = await run(current, sql);
         const rows = result.rows as unknown as ClaimedRow[];
         for (const row of rows) current.open.add(row.seq);
         const records = await decode(rows, async (seq, reason) => {

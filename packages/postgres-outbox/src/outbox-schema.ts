@@ -1,6 +1,7 @@
 // The outbox table. Its first five columns are the ones Debezium's outbox event router reads
 // (id, aggregatetype, aggregateid, type, payload), so a team can later replace the relay with
 // change-data-capture without touching the writers; the other columns serve this package's relay.
+import { claimFunctionsSql } from './claim-sql.js';
 import { runDdl } from './ddl.js';
 import { type TableName, tableName } from './identifiers.js';
 import type { SqlClient } from './sql-client.js';
@@ -28,6 +29,11 @@ export function outboxTable(options: OutboxTableOptions = {}): TableName {
  * claim's lease write is a HOT update (same page, no new index entries) instead of a new row
  * version in every index. Pending rows take about twice the space; an outbox is short-lived.
  * For a table created before, `alter table ... set (fillfactor = 50)` applies to new pages.
+ *
+ * It also creates (or replaces) two claim functions, `<table>_claim_lease` and
+ * `<table>_claim_lock`: a claim then runs as one call whose plan the server caches per session,
+ * instead of a statement text planned on every claim. A store whose database lacks them (a schema
+ * from an earlier version) sends the same statements as text.
  * @throws ConfigurationError when the schema or table name is not a valid identifier.
  */
 export function outboxSchemaSql(options: OutboxTableOptions = {}): string {
@@ -55,12 +61,13 @@ create table if not exists ${t.qualified} (
 ) with (fillfactor = 50);
 create index if not exists ${t.derived('pending')} on ${t.qualified} (txid, seq) where status = 'pending';
 create index if not exists ${t.derived('pending_aggregate')} on ${t.qualified} (aggregateid, txid, seq) where status = 'pending' and aggregateid is not null;
-create index if not exists ${t.derived('published')} on ${t.qualified} (published_at) where status = 'published';`;
+create index if not exists ${t.derived('published')} on ${t.qualified} (published_at) where status = 'published';
+${claimFunctionsSql(t)}`;
 }
 
 /**
- * Creates the outbox schema, table and indexes if they do not exist. Safe to call from several
- * processes at once.
+ * Creates the outbox schema, table and indexes if they do not exist, and creates or replaces the
+ * claim functions. Safe to call from several processes at once.
  * @throws ConfigurationError for an invalid name; the database error when the DDL fails.
  */
 export async function ensureOutboxSchema(

@@ -15,6 +15,7 @@ import {
   createChangeListener,
   type ListenConnection,
 } from './change-listener.js';
+import { claimFunctionSignature, claimFunctions, leaseUpdateSql, pickSql } from './claim-sql.js';
 import { advisoryLock, advisoryLockKey } from './ddl.js';
 import { quoteIdentifier } from './identifiers.js';
 import { createLockedClaims, type ListeningSqlPool, type LockedClaims } from './locked-claims.js';
@@ -152,10 +153,6 @@ function nonNegativeInteger(what: string, value: number): number {
   return Math.floor(value);
 }
 
-/** What a claim returns of each row (`o` is the outbox table). */
-const CLAIMED_COLUMNS =
-  'o.seq::text as seq, o.txid::text as txid, o.payload, o.headers, o.attempts';
-
 /** Orders claimed rows by (txid, seq), the order the claim picked them in. */
 function byTransactionOrder(a: ClaimedRow, b: ClaimedRow): number {
   const ta = BigInt(a.txid);
@@ -241,51 +238,62 @@ export function createPostgresOutboxStore(
 )
 select pg_notify($7, '') as notified`;
 
-  // Which rows a claim may take: behind the commit-order fence, not leased, not waiting for a
-  // retry, and not behind an unfinished earlier record of their aggregate; oldest first.
-  const pickSql = (
-    limit: number,
-    gate: string,
-    columns = CLAIMED_COLUMNS,
-  ) => `with clock as materialized (select clock_timestamp() as now)
-select ${columns}
-from ${table} o, clock
-where ${gate}
-  and o.status = 'pending'
-  -- the commit-order fence: every transaction older than the oldest still running has ended,
-  -- so no row can still appear before the rows admitted here
-  and o.txid < pg_snapshot_xmin(pg_current_snapshot())
-  and o.available_at <= clock.now
-  and o.lease_until <= clock.now
-  and not exists (
-    select 1 from ${table} e
-    where o.aggregateid is not null
-      and e.aggregateid = o.aggregateid
-      and e.status = 'pending'
-      and (e.txid, e.seq) < (o.txid, o.seq)
-      and (e.lease_until > clock.now or e.available_at > clock.now)
-  )
-order by o.txid, o.seq
-limit ${limit}
-for update of o skip locked`;
-
   // Claims are serialised by an advisory lock held for the claim's own short transaction: a
   // claim then sees the leases every earlier claim set, so two relays never take records of one
   // aggregate at the same time. Publishing, the slow part, still runs in parallel.
-  // Both statements run in one implicit transaction (simple protocol), in one round trip. The
-  // claim commits without waiting for its WAL flush: a lease lost in a database crash only makes
-  // the records claimable again (a re-send, which at-least-once allows), never loses one.
-  const leaseClaimSql = (
-    limit: number,
-    leaseMs: number,
-  ) => `select set_config('synchronous_commit', 'off', true);
+  // The claim commits without waiting for its WAL flush: a lease lost in a database crash only
+  // makes the records claimable again (a re-send, which at-least-once allows), never loses one.
+  // With the schema's claim functions a claim is one call whose plan the server caches; without
+  // them (a schema from an earlier version) the same statements go as one text, in one implicit
+  // transaction (simple protocol), planned on every claim.
+  const functions = claimFunctions(t);
+  let hasFunctions: Promise<boolean> | undefined;
+  const useFunctions = () => {
+    hasFunctions ??= pool
+      .query('select to_regprocedure($1) is not null as found', [
+        claimFunctionSignature(claimMode === 'lock' ? functions.lock : functions.lease),
+      ])
+      .then(
+        (result) => result.rows[0]?.found === true,
+        (error: unknown) => {
+          hasFunctions = undefined;
+          throw error;
+        },
+      );
+    return hasFunctions;
+  };
+
+  /** A claim function dropped after the check (42883): the next claim checks again. */
+  const forgetFunctionsIfMissing = async <T>(claiming: Promise<T>): Promise<T> => {
+    try {
+      return await claiming;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === '42883') hasFunctions = undefined;
+      throw error;
+    }
+  };
+
+  const leaseClaim = async (limit: number, leaseMs: number) => {
+    if (await useFunctions()) {
+      return pool.query(`select * from ${functions.lease}($1, $2)`, [limit, leaseMs]);
+    }
+    return queryLast(
+      pool,
+      `select set_config('synchronous_commit', 'off', true);
 ${advisoryLock(table, 'claim')};
-with picked as (${pickSql(limit, 'true', 'o.seq')})
-update ${table} o
-set lease_until = clock_timestamp() + interval '${leaseMs} milliseconds'
-from picked
-where o.seq = picked.seq
-returning ${CLAIMED_COLUMNS}`;
+${leaseUpdateSql(table, String(limit), String(leaseMs))}`,
+    );
+  };
+
+  // After `BEGIN`, in lock mode. Without the function, the lock is taken by its own statement so
+  // that the selection, a later statement in the same transaction, sees everything the previous
+  // holder committed; whether it was granted travels in a transaction-local setting.
+  const lockClaimSql = async (limit: number, leaseMs: number) => {
+    if (await useFunctions()) return `select * from ${functions.lock}(${limit}, ${leaseMs})`;
+    return `set local idle_in_transaction_session_timeout = ${leaseMs};
+select set_config('eda.outbox_claim_locked', pg_try_advisory_xact_lock(${advisoryLockKey(table, 'claim')})::text, true);
+${pickSql(table, String(limit), `current_setting('eda.outbox_claim_locked') = 'true'`)}`;
+  };
 
   const completeWhere = (ids: string) =>
     completion === 'delete'
@@ -355,9 +363,8 @@ where seq = $1 and status = 'pending'`;
       ? createLockedClaims({
           pool,
           table,
-          // The same key as the lease claims': mixed relays still take turns.
-          tryLock: `pg_try_advisory_xact_lock(${advisoryLockKey(table, 'claim')})`,
-          pickSql,
+          // The same lock key as the lease claims': mixed relays still take turns.
+          claimSql: lockClaimSql,
           completeSql: completeWhere,
           decode: decodeRows,
           deadSql,
@@ -408,9 +415,9 @@ where seq = $1 and status = 'pending'`;
             `${OUTBOX_ADAPTER}: claim leaseMs is ${lease}: with claimMode 'lock' use at most ${MAX_TIMEOUT_MS} (it becomes a PostgreSQL timeout).`,
           );
         }
-        return locked.claim(rowLimit, lease);
+        return forgetFunctionsIfMissing(locked.claim(rowLimit, lease));
       }
-      const result = await queryLast(pool, leaseClaimSql(rowLimit, lease));
+      const result = await forgetFunctionsIfMissing(leaseClaim(rowLimit, lease));
       return decodeRows(result.rows as unknown as ClaimedRow[], async (seq, reason) => {
         await pool.query(deadSql, [seq, reason]);
       });

@@ -51,6 +51,12 @@ async function setup(
 
 const orderIds = (messages: readonly OutgoingMessage[]) => messages.map((m) => dataOf(m).orderId);
 
+/** Makes the schema look like one created by an earlier version, without the claim functions. */
+async function dropClaimFunctions(pool: { query(sql: string): Promise<unknown> }) {
+  await pool.query(`drop function eda_outbox_claim_lease(integer, bigint);
+drop function eda_outbox_claim_lock(integer, bigint)`);
+}
+
 describe('writer', () => {
   it('stores a message only when the transaction commits, and the relay publishes it with its attributes', async () => {
     const { pool, store, transport, bus } = await setup();
@@ -205,6 +211,37 @@ describe('configuration', () => {
   });
 });
 
+describe('claim functions', () => {
+  it.each(['lease', 'lock'] as const)(
+    'are created by ensureOutboxSchema; when dropped later, one claim fails and the next ones send the statements as text (claimMode %s)',
+    async (claimMode) => {
+      const { pool, store, bus } = await setup({ claimMode, completion: 'delete' });
+      const found = await pool.query(
+        `select to_regprocedure('eda_outbox_claim_lease(integer,bigint)') is not null as lease,
+              to_regprocedure('eda_outbox_claim_lock(integer,bigint)') is not null as lock`,
+      );
+      expect(found.rows[0]).toEqual({ lease: true, lock: true });
+      const publish = (n: number) =>
+        withTransaction(pool, (client) =>
+          bus.publish(OrderPlaced, { orderId: `o-${n}`, n }, { transaction: client }),
+        );
+      await publish(1);
+      const first = await store.claim({ limit: 10, leaseMs: 30_000 });
+      expect(orderIds(first.map((r) => r.message))).toEqual(['o-1']);
+      await store.complete(first);
+      await dropClaimFunctions(pool);
+      await publish(2);
+      await expect(store.claim({ limit: 10, leaseMs: 30_000 })).rejects.toMatchObject({
+        code: '42883',
+      });
+      const again = await store.claim({ limit: 10, leaseMs: 30_000 });
+      expect(orderIds(again.map((r) => r.message))).toEqual(['o-2']);
+      await store.complete(again);
+      expect(await store.counts()).toEqual({ pending: 0, published: 0, dead: 0 });
+    },
+  );
+});
+
 describe('relay ordering', () => {
   it('does not let a later transaction pass one that began earlier and commits later (no gap, order kept)', async () => {
     const { pool, store, transport, bus } = await setup();
@@ -248,46 +285,102 @@ describe('relay ordering', () => {
     }
   });
 
-  it('holds back later records of an aggregate while an earlier one waits for a retry, and lets other aggregates pass', async () => {
-    const { pool, store, transport, bus } = await setup();
-    await withTransaction(pool, async (client) => {
-      for (const [orderId, key] of [
-        ['a-1', 'a'],
-        ['b-1', 'b'],
-        ['a-2', 'a'],
-        ['b-2', 'b'],
-      ] as const)
-        await bus.publish(
-          OrderPlaced,
-          { orderId, n: 0 },
-          { transaction: client, partitionKey: key },
-        );
-    });
-    let failures = 0;
-    transport.failWhen = (messages) => {
-      if (messages.some((m) => dataOf(m).orderId === 'a-1') && failures < 1) {
-        failures += 1;
-        return true;
+  it.each([
+    ['the claim functions', true],
+    ['statements sent as text (a schema without the claim functions)', false],
+  ])(
+    'holds back later records of an aggregate while an earlier one waits for a retry, and lets other aggregates pass (%s)',
+    async (_, functions) => {
+      const { pool, store, transport, bus } = await setup();
+      if (!functions) await dropClaimFunctions(pool);
+      await withTransaction(pool, async (client) => {
+        for (const [orderId, key] of [
+          ['a-1', 'a'],
+          ['b-1', 'b'],
+          ['a-2', 'a'],
+          ['b-2', 'b'],
+        ] as const)
+          await bus.publish(
+            OrderPlaced,
+            { orderId, n: 0 },
+            { transaction: client, partitionKey: key },
+          );
+      });
+      let failures = 0;
+      transport.failWhen = (messages) => {
+        if (messages.some((m) => dataOf(m).orderId === 'a-1') && failures < 1) {
+          failures += 1;
+          return true;
+        }
+        return false;
+      };
+      const claimed = await store.claim({ limit: 1, leaseMs: 30_000 });
+      expect(orderIds(claimed.map((r) => r.message))).toEqual(['a-1']);
+      await store.fail(claimed, { error: 'broker down', maxAttempts: 5, retryAfterMs: 60_000 });
+      // a-1 waits for its retry: a-2 must not pass it, b-1 and b-2 may go.
+      const next = await store.claim({ limit: 10, leaseMs: 30_000 });
+      expect(orderIds(next.map((r) => r.message))).toEqual(['b-1', 'b-2']);
+      await store.complete(next);
+      // A leased record blocks its aggregate as well.
+      await pool.query(`update eda_outbox set available_at = now() where status = 'pending'`);
+      const retried = await store.claim({ limit: 1, leaseMs: 30_000 });
+      expect(orderIds(retried.map((r) => r.message))).toEqual(['a-1']);
+      expect(retried[0]!.attempts).toBe(1);
+      expect(await store.claim({ limit: 10, leaseMs: 30_000 })).toEqual([]);
+      await store.complete(retried);
+      const last = await store.claim({ limit: 10, leaseMs: 30_000 });
+      expect(orderIds(last.map((r) => r.message))).toEqual(['a-2']);
+    },
+  );
+
+  it.each([
+    ['lease', true],
+    ['lock', true],
+    ['lease', false],
+    ['lock', false],
+  ] as const)(
+    'keeps per-aggregate order across many batches around a record waiting for a retry (claimMode %s, claim functions %s)',
+    async (claimMode, functions) => {
+      const { pool, store, bus } = await setup({ claimMode });
+      if (!functions) await dropClaimFunctions(pool);
+      const keys = ['a', 'b', 'c'];
+      await withTransaction(pool, async (client) => {
+        for (let n = 0; n < 30; n++)
+          await bus.publish(
+            OrderPlaced,
+            { orderId: `${keys[n % 3]}-${n}`, n },
+            { transaction: client, partitionKey: keys[n % 3]! },
+          );
+      });
+      const first = await store.claim({ limit: 4, leaseMs: 30_000 });
+      expect(orderIds(first.map((r) => r.message))).toEqual(['a-0', 'b-1', 'c-2', 'a-3']);
+      // b-1 waits for a retry; the rest of the first batch is done.
+      const waiting = first.filter((r) => dataOf(r.message).orderId === 'b-1');
+      await store.complete(first.filter((r) => dataOf(r.message).orderId !== 'b-1'));
+      await store.fail(waiting, { error: 'broker down', maxAttempts: 5, retryAfterMs: 60_000 });
+      const claimed: string[] = [];
+      for (;;) {
+        const batch = await store.claim({ limit: 3, leaseMs: 30_000 });
+        if (batch.length === 0) break;
+        claimed.push(...orderIds(batch.map((r) => r.message)));
+        await store.complete(batch);
       }
-      return false;
-    };
-    const claimed = await store.claim({ limit: 1, leaseMs: 30_000 });
-    expect(orderIds(claimed.map((r) => r.message))).toEqual(['a-1']);
-    await store.fail(claimed, { error: 'broker down', maxAttempts: 5, retryAfterMs: 60_000 });
-    // a-1 waits for its retry: a-2 must not pass it, b-1 and b-2 may go.
-    const next = await store.claim({ limit: 10, leaseMs: 30_000 });
-    expect(orderIds(next.map((r) => r.message))).toEqual(['b-1', 'b-2']);
-    await store.complete(next);
-    // A leased record blocks its aggregate as well.
-    await pool.query(`update eda_outbox set available_at = now() where status = 'pending'`);
-    const retried = await store.claim({ limit: 1, leaseMs: 30_000 });
-    expect(orderIds(retried.map((r) => r.message))).toEqual(['a-1']);
-    expect(retried[0]!.attempts).toBe(1);
-    expect(await store.claim({ limit: 10, leaseMs: 30_000 })).toEqual([]);
-    await store.complete(retried);
-    const last = await store.claim({ limit: 10, leaseMs: 30_000 });
-    expect(orderIds(last.map((r) => r.message))).toEqual(['a-2']);
-  });
+      const expected = Array.from({ length: 30 }, (_, n) => `${keys[n % 3]}-${n}`)
+        .slice(4)
+        .filter((id) => !id.startsWith('b-'));
+      expect(claimed).toEqual(expected);
+      // Once b-1 is due again it goes first, then the rest of b in order.
+      await pool.query(`update eda_outbox set available_at = now() where status = 'pending'`);
+      const rest: string[] = [];
+      for (;;) {
+        const batch = await store.claim({ limit: 4, leaseMs: 30_000 });
+        if (batch.length === 0) break;
+        rest.push(...orderIds(batch.map((r) => r.message)));
+        await store.complete(batch);
+      }
+      expect(rest).toEqual(Array.from({ length: 10 }, (_, i) => `b-${3 * i + 1}`));
+    },
+  );
 
   it('re-claims a batch whose lease expired (a relay that died mid-batch)', async () => {
     const { pool, store, bus } = await setup();
