@@ -121,7 +121,14 @@ export async function startSubscription(
       if (params.startAt === 'latest') {
         // kafkajs fixes "latest" start offsets at its first fetch, not when run() resolves:
         // wait for that fetch so a record published after subscribe() resolves is read.
-        await Promise.race([fetched, abortableSleep(options.consumer.maxWaitTimeMs + 10_000)]);
+        // The fallback timer is cancelled once the race is decided, so it never holds the
+        // process open after a fast start.
+        const decided = new AbortController();
+        await Promise.race([
+          fetched,
+          abortableSleep(options.consumer.maxWaitTimeMs + 10_000, decided.signal),
+        ]);
+        decided.abort();
       }
     } catch (cause) {
       await c.disconnect().catch(() => undefined);
