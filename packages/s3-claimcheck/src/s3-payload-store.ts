@@ -149,17 +149,27 @@ export function createS3PayloadStore(options: S3PayloadStoreOptions): S3PayloadS
     let size = 0;
     let sourceFailed = false;
     let sourceError: unknown;
+    // Only an error raised while reading `data` is the caller's: an error the uploader throws
+    // into this generator (it aborts the body when a part fails) must not hide the S3 failure.
     async function* metered(): AsyncGenerator<Uint8Array> {
+      const source = data[Symbol.asyncIterator]();
       try {
-        for await (const chunk of data) {
-          size += chunk.byteLength;
-          hash.update(chunk);
-          yield chunk;
+        for (;;) {
+          let step: IteratorResult<Uint8Array>;
+          try {
+            step = await source.next();
+          } catch (error) {
+            sourceFailed = true;
+            sourceError = error;
+            throw error;
+          }
+          if (step.done) return;
+          size += step.value.byteLength;
+          hash.update(step.value);
+          yield step.value;
         }
-      } catch (error) {
-        sourceFailed = true;
-        sourceError = error;
-        throw error;
+      } finally {
+        await source.return?.();
       }
     }
     try {

@@ -269,3 +269,18 @@ describe('S3 payload store: delete and encryption', () => {
     });
   });
 });
+
+describe('S3 payload store: a failing source stream', () => {
+  it("rejects the put with the stream's own error and references nothing", async () => {
+    const f = await fixture({ multipartThresholdBytes: 5 * MIB, partSizeBytes: 5 * MIB });
+    const broken = new Error('the report generator crashed');
+    async function* source(): AsyncGenerator<Uint8Array> {
+      yield* generatedPayload(6, MIB);
+      throw broken;
+    }
+    const error = await rejectionOf(
+      f.store.put(source(), { contentType: 'application/octet-stream' }),
+    );
+    expect(error).toBe(broken);
+  });
+});
