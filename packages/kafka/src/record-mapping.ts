@@ -23,8 +23,22 @@ export function headerStrings(headers: IHeaders | undefined): {
   bytes: number;
 } {
   const out: Record<string, string> = {};
+  const bytes = visitHeaders(headers, (name, value) => {
+    out[name] = typeof value === 'string' ? value : value.toString('utf8');
+  });
+  return { headers: out, bytes };
+}
+
+/**
+ * Calls `visit` with the last value of each header (Kafka allows repeats; the last one wins) and
+ * returns the size of all names and values in bytes.
+ */
+function visitHeaders(
+  headers: IHeaders | undefined,
+  visit: (name: string, value: Buffer | string) => void,
+): number {
   let bytes = 0;
-  if (!headers) return { headers: out, bytes };
+  if (!headers) return bytes;
   for (const name in headers) {
     const raw = headers[name];
     if (raw === undefined) continue;
@@ -38,9 +52,9 @@ export function headerStrings(headers: IHeaders | undefined): {
       bytes += raw.length;
     }
     if (value === undefined) continue;
-    out[name] = typeof value === 'string' ? value : value.toString('utf8');
+    visit(name, value);
   }
-  return { headers: out, bytes };
+  return bytes;
 }
 
 /** What the consume path knows about one header name. */
@@ -109,25 +123,11 @@ export interface RecordHeaders {
  */
 export function readRecordHeaders(headers: IHeaders | undefined): RecordHeaders {
   const attributes: Record<string, string> = {};
-  let bytes = 0;
-  if (!headers) return { attributes, bytes };
-  for (const name in headers) {
-    const raw = headers[name];
-    if (raw === undefined) continue;
-    bytes += name.length;
-    let value: Buffer | string | undefined;
-    if (Array.isArray(raw)) {
-      for (const item of raw) bytes += item.length;
-      value = raw[raw.length - 1];
-    } else {
-      value = raw;
-      bytes += raw.length;
-    }
-    if (value === undefined) continue;
+  const bytes = visitHeaders(headers, (name, value) => {
     const known = headerNameOf(name);
     if (known.attribute !== null)
       attributes[known.attribute] = typeof value === 'string' ? value : decodeValue(known, value);
-  }
+  });
   return { attributes, bytes };
 }
 
