@@ -1,36 +1,17 @@
 // The fallback durable store: a publish the broker refuses or does not answer in time is written
 // to the outbox, and the relay delivers it once the broker is back.
 import { CapabilityError, createBus, createOutboxRelay, defineCommand } from '@eda/core';
-import { cleanupServices } from '@eda/test-services';
-import { afterEach, expect, it } from 'vitest';
-import {
-  createFallbackTransport,
-  createPostgresOutboxStore,
-  type PostgresOutboxStore,
-} from '../src/index.js';
-import {
-  dataOf,
-  OrderPlaced,
-  recordingTransport,
-  type TestDatabase,
-  useDatabase,
-} from './helpers.js';
+import { expect, it } from 'vitest';
+import { createFallbackTransport, createPostgresOutboxStore } from '../src/index.js';
+import { dataOf, OrderPlaced, recordingTransport, useTestScope } from './helpers.js';
 
-let db: TestDatabase | undefined;
-const stores: PostgresOutboxStore[] = [];
-
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-  await db?.close();
-  db = undefined;
-  await cleanupServices();
-});
+const scope = useTestScope();
 
 async function setup() {
-  db = await useDatabase('fallback');
+  const db = await scope.open('fallback');
   const pool = db.pool();
   const store = createPostgresOutboxStore({ pool, schema: db.schema.name });
-  stores.push(store);
+  scope.track(store);
   const broker = recordingTransport();
   const fallbacks: unknown[] = [];
   const transport = createFallbackTransport({

@@ -6,9 +6,10 @@ import {
   type OutgoingMessage,
   type Transport,
 } from '@eda/core';
-import { type PostgresSchema, usePostgresSchema } from '@eda/test-services';
+import { cleanupServices, type PostgresSchema, usePostgresSchema } from '@eda/test-services';
 import pg from 'pg';
-import { ensureOutboxSchema } from '../src/index.js';
+import { afterEach } from 'vitest';
+import { ensureOutboxSchema, type PostgresOutboxStore } from '../src/index.js';
 
 export const OrderPlaced = defineEvent<{ orderId: string; n: number }>({
   type: 'order.placed',
@@ -39,6 +40,38 @@ export async function useDatabase(label = 'outbox'): Promise<TestDatabase> {
     pool,
     async close() {
       await Promise.all(pools.map((p) => p.end()));
+    },
+  };
+}
+
+/**
+ * The database and stores of the current test, closed after each test. Call once at the top of
+ * a test file.
+ */
+export function useTestScope() {
+  let db: TestDatabase | undefined;
+  const stores: PostgresOutboxStore[] = [];
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+    await db?.close();
+    db = undefined;
+    await cleanupServices();
+  });
+  return {
+    /** Opens this test's database (a unique schema with the outbox table). */
+    async open(label?: string): Promise<TestDatabase> {
+      db = await useDatabase(label);
+      return db;
+    },
+    /** The database `open` gave this test. */
+    get db(): TestDatabase {
+      if (!db) throw new Error('open() the test database first');
+      return db;
+    },
+    /** Closes `store` after the test; returns it. */
+    track<T extends PostgresOutboxStore>(store: T): T {
+      stores.push(store);
+      return store;
     },
   };
 }

@@ -1,29 +1,19 @@
 // The transactional inbox: the dedupe row commits with the handler's own writes.
 import { type BusEvent, createBus, createInMemoryTransport, on } from '@eda/core';
-import { cleanupServices } from '@eda/test-services';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   createPostgresInbox,
   createPostgresOutboxStore,
   currentInboxTransaction,
   ensureInboxSchema,
   inboxTransaction,
-  type PostgresOutboxStore,
 } from '../src/index.js';
-import { OrderPlaced, type TestDatabase, until, useDatabase } from './helpers.js';
+import { OrderPlaced, until, useTestScope } from './helpers.js';
 
-let db: TestDatabase | undefined;
-const stores: PostgresOutboxStore[] = [];
-
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-  await db?.close();
-  db = undefined;
-  await cleanupServices();
-});
+const scope = useTestScope();
 
 async function setup(retry = { immediateRetries: 0, maxDeliveries: 5, initialDelayMs: 10 }) {
-  db = await useDatabase('inbox');
+  const db = await scope.open('inbox');
   const pool = db.pool();
   await ensureInboxSchema(pool, { schema: db.schema.name });
   await pool.query('create table applied (order_id text not null, n int not null)');
@@ -101,8 +91,8 @@ it('commits what the handler publishes through the outbox with the inbox row, an
     maxDeliveries: 1,
     initialDelayMs: 10,
   });
-  const outbox = createPostgresOutboxStore({ pool, schema: db!.schema.name });
-  stores.push(outbox);
+  const outbox = createPostgresOutboxStore({ pool, schema: scope.db.schema.name });
+  scope.track(outbox);
   const billing = createBus({ service: 'billing', transport, outbox, middleware: [] });
   const Invoiced = (await import('@eda/core')).defineEvent<{ orderId: string }>({
     type: 'invoice.created',

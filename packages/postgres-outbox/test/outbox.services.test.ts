@@ -9,41 +9,24 @@ import {
   EncodeError,
   type OutgoingMessage,
 } from '@eda/core';
-import { cleanupServices } from '@eda/test-services';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createPostgresOutboxStore,
   ensureOutboxSchema,
   outboxSchemaSql,
-  type PostgresOutboxStore,
   withTransaction,
 } from '../src/index.js';
-import {
-  dataOf,
-  OrderPlaced,
-  recordingTransport,
-  type TestDatabase,
-  until,
-  useDatabase,
-} from './helpers.js';
+import { dataOf, OrderPlaced, recordingTransport, until, useTestScope } from './helpers.js';
 
-let db: TestDatabase | undefined;
-const stores: PostgresOutboxStore[] = [];
-
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-  await db?.close();
-  db = undefined;
-  await cleanupServices();
-});
+const scope = useTestScope();
 
 async function setup(
   options: { completion?: 'mark' | 'delete'; claimMode?: 'lease' | 'lock' } = {},
 ) {
-  db = await useDatabase();
+  const db = await scope.open();
   const pool = db.pool();
   const store = createPostgresOutboxStore({ pool, schema: db.schema.name, ...options });
-  stores.push(store);
+  scope.track(store);
   const transport = recordingTransport();
   const bus = createBus({ service: 'orders', transport, outbox: store });
   return { db, pool, store, transport, bus };
@@ -462,7 +445,7 @@ describe('relay failures', () => {
       schema: db.schema.name,
       onError: (e) => errors.push(e),
     });
-    stores.push(relayStore);
+    scope.track(relayStore);
     const relay = createOutboxRelay({ store: relayStore, transport });
     expect(await relay.drain()).toBe(2);
     expect(orderIds(transport.published)).toEqual(['before', 'after']);
@@ -634,11 +617,11 @@ describe("claimMode 'lock'", () => {
     expect(leases.rows[0].n).toBe(0);
     const other = createPostgresOutboxStore({
       pool,
-      schema: db!.schema.name,
+      schema: scope.db.schema.name,
       claimMode: 'lock',
       completion: 'delete',
     });
-    stores.push(other);
+    scope.track(other);
     expect(await other.claim({ limit: 10, leaseMs: 30_000 }), 'while the claim is held').toEqual(
       [],
     );
