@@ -95,6 +95,28 @@ export function assertRunnable<
   if (reason) throw new Error(`Case "${testCase.name}" cannot run: ${reason}.`);
 }
 
+/**
+ * Runs one case of `suite` directly: refuses a case the setup cannot satisfy, then runs it in a
+ * fresh environment (see `withEnvironment`) with the context `createContext` builds.
+ */
+export async function runContractCase<
+  TSetup extends ContractTiming,
+  TEnvironment extends { cleanup(): Promise<void> },
+  TContext,
+  TRequirement extends string,
+>(
+  suite: ContractSuite<TSetup, TContext, TRequirement>,
+  setup: TSetup & { createEnvironment(): Promise<TEnvironment> },
+  testCase: ContractCase<TContext, TRequirement>,
+  createContext: (setup: TSetup, environment: TEnvironment, scope: CaseScope) => TContext,
+): Promise<void> {
+  assertRunnable(suite, setup, testCase);
+  await withEnvironment(
+    () => setup.createEnvironment(),
+    (environment, scope) => testCase.run(createContext(setup, environment, scope)),
+  );
+}
+
 /** Registers a `describe` block with one vitest test per case of `suite`. */
 export function describeContract<
   TSetup extends ContractTiming,

@@ -1,13 +1,12 @@
 // Runs idempotency store cases over fresh environments and registers the suite with vitest.
 import { expect } from 'vitest';
 import {
-  assertRunnable,
   type CaseScope,
   type ContractOptions,
   type ContractSuite,
   DEFAULT_IDLE_MS,
   describeContract,
-  withEnvironment,
+  runContractCase,
 } from '../contract-case.js';
 import { createNamer } from '../unique-name.js';
 import { idempotencyStoreCases } from './idempotency-cases.js';
@@ -69,11 +68,7 @@ export async function runIdempotencyStoreCase(
   testCase: IdempotencyCase,
   setup: IdempotencyContractSetup,
 ): Promise<void> {
-  assertRunnable(idempotencyStoreSuite, setup, testCase);
-  await withEnvironment(
-    () => setup.createEnvironment(),
-    (environment, scope) => testCase.run(createContext(setup, environment, scope)),
-  );
+  await runContractCase(idempotencyStoreSuite, setup, testCase, createContext);
 }
 
 /**

@@ -2,13 +2,12 @@
 import { jsonCodec, type OutgoingMessage, uuidv7 } from '@eda/core';
 import { expect } from 'vitest';
 import {
-  assertRunnable,
   type CaseScope,
   type ContractOptions,
   type ContractSuite,
   DEFAULT_IDLE_MS,
   describeContract,
-  withEnvironment,
+  runContractCase,
 } from '../contract-case.js';
 import { createNamer } from '../unique-name.js';
 import { outboxStoreCases } from './outbox-cases.js';
@@ -121,11 +120,7 @@ export async function runOutboxStoreCase<TTransaction>(
   setup: OutboxContractSetup<TTransaction>,
 ): Promise<void> {
   const generic = setup as OutboxContractSetup<unknown>;
-  assertRunnable(outboxStoreSuite, generic, testCase);
-  await withEnvironment(
-    () => generic.createEnvironment(),
-    (environment, scope) => testCase.run(createContext(generic, environment, scope)),
-  );
+  await runContractCase(outboxStoreSuite, generic, testCase, createContext);
 }
 
 /**

@@ -1,12 +1,11 @@
 // Runs payload store cases over fresh environments and registers the suite with vitest.
 import { expect } from 'vitest';
 import {
-  assertRunnable,
   type CaseScope,
   type ContractOptions,
   type ContractSuite,
   describeContract,
-  withEnvironment,
+  runContractCase,
 } from '../contract-case.js';
 import type {
   PayloadCase,
@@ -53,11 +52,7 @@ export async function runPayloadStoreCase(
   testCase: PayloadCase,
   setup: PayloadContractSetup,
 ): Promise<void> {
-  assertRunnable(payloadStoreSuite, setup, testCase);
-  await withEnvironment(
-    () => setup.createEnvironment(),
-    (environment, scope) => testCase.run(createContext(setup, environment, scope)),
-  );
+  await runContractCase(payloadStoreSuite, setup, testCase, createContext);
 }
 
 /**

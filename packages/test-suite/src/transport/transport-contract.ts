@@ -3,13 +3,12 @@
 import { type Bus, type BusOptions, createBus, type Transport } from '@eda/core';
 import { expect } from 'vitest';
 import {
-  assertRunnable,
   type CaseScope,
   type ContractOptions,
   type ContractSuite,
   DEFAULT_IDLE_MS,
   describeContract,
-  withEnvironment,
+  runContractCase,
 } from '../contract-case.js';
 import { createNamer } from '../unique-name.js';
 import { waitFor } from '../wait-for.js';
@@ -142,11 +141,7 @@ export async function runTransportCase(
   testCase: TransportCase,
   setup: TransportContractSetup,
 ): Promise<void> {
-  assertRunnable(transportSuite, setup, testCase);
-  await withEnvironment(
-    () => setup.createEnvironment(),
-    (environment, scope) => testCase.run(createContext(setup, environment, scope)),
-  );
+  await runContractCase(transportSuite, setup, testCase, createContext);
 }
 
 /**
