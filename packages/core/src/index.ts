@@ -62,6 +62,12 @@ export {
   readDeadLetterReason,
 } from './dead-letter-headers.js';
 export {
+  createDeadlines,
+  createTimeLimit,
+  type Deadline,
+  type Deadlines,
+} from './deadlines.js';
+export {
   attributesOf,
   attributesToStrings,
   ENVELOPE_ATTRIBUTE_NAMES,

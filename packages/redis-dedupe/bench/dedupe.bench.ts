@@ -100,6 +100,7 @@ async function consume(options: {
   handlerDelayMs: number;
   dedupe: boolean;
   splitBatches?: number;
+  sendAt?: number;
 }): Promise<number> {
   const transport = createInMemoryTransport();
   const prefix = `${runPrefix}consume-${randomUUID()}:`;
@@ -109,6 +110,7 @@ async function consume(options: {
           client,
           keyPrefix: prefix,
           splitBatches: options.splitBatches ?? 1,
+          ...(options.sendAt === undefined ? {} : { sendAt: options.sendAt }),
         }),
       }
     : undefined;
@@ -148,7 +150,7 @@ for (const variant of [
   { messages: 20_000, concurrency: 64, handlerDelayMs: 1, label: 'handler awaits 1 ms I/O' },
   { messages: 20_000, concurrency: 256, handlerDelayMs: 1, label: 'handler awaits 1 ms I/O' },
   { messages: 20_000, concurrency: 64, handlerDelayMs: 0, label: 'no-op handler' },
-  // The opt-in split of each batch into 2 script calls, measured on its own lines.
+  // The opt-in split of each batch into 2 script calls, measured on its own line.
   {
     messages: 20_000,
     concurrency: 64,
@@ -156,24 +158,32 @@ for (const variant of [
     splitBatches: 2,
     label: 'handler awaits 1 ms I/O',
   },
-  { messages: 20_000, concurrency: 64, handlerDelayMs: 0, splitBatches: 2, label: 'no-op handler' },
+  // No early sending (sendAt 256: one call per turn, the default before sendAt existed).
+  {
+    messages: 20_000,
+    concurrency: 64,
+    handlerDelayMs: 1,
+    sendAt: 256,
+    label: 'handler awaits 1 ms I/O',
+  },
 ]) {
   const { label, ...params } = variant;
   const split = params.splitBatches ?? 1;
+  const sendAt = params.sendAt ?? 32;
   const result = await compare(
     () => consume({ ...params, dedupe: true }),
     () => consume({ ...params, dedupe: false }),
   );
   results.push(
     entry(
-      `consumer throughput, in-memory command queue, ${label}, concurrency ${params.concurrency}${split > 1 ? `, splitBatches ${split}` : ''}: dedupe by message id vs none`,
+      `consumer throughput, in-memory command queue, ${label}, concurrency ${params.concurrency}${split > 1 ? `, splitBatches ${split}` : ''}${sendAt !== 32 ? `, sendAt ${sendAt}` : ''}: dedupe by message id vs none`,
       'messages/s',
       'same consumer without dedupe',
       result,
       {
         ...params,
         messageBytes: 60,
-        store: `coalesced claim + complete (batchWindowMs 0, splitBatches ${split})`,
+        store: `coalesced claim + complete (batchWindowMs 0, sendAt ${sendAt}, splitBatches ${split})`,
       },
     ),
   );
@@ -200,7 +210,12 @@ async function oursClaimMany(depth: number): Promise<number> {
 
 async function oursClaimCoalesced(depth: number): Promise<number> {
   const prefix = `${runPrefix}claims-${randomUUID()}:`;
-  const store = createRedisIdempotencyStore({ client, keyPrefix: prefix, maxBatchSize: depth });
+  const store = createRedisIdempotencyStore({
+    client,
+    keyPrefix: prefix,
+    maxBatchSize: depth,
+    sendAt: depth,
+  });
   const started = performance.now();
   for (let i = 0; i < CLAIMS; i += depth) {
     const n = Math.min(depth, CLAIMS - i);

@@ -7,6 +7,12 @@
 export interface CoalescerOptions<TItem, TResult> {
   /** Largest number of items sent in one call; a full group is sent at once. */
   readonly maxBatchSize: number;
+  /**
+   * A group holding this many items is sent at once instead of at the end of the window, so the
+   * server starts on a burst's first items while the caller still produces the rest.
+   * @default maxBatchSize
+   */
+  readonly sendAt?: number;
   /** How long to gather after the first item: 0 means until the end of this event-loop turn. */
   readonly windowMs: number;
   /**
@@ -36,6 +42,7 @@ export function createCoalescer<TItem, TResult>(
   options: CoalescerOptions<TItem, TResult>,
 ): Coalescer<TItem, TResult> {
   const { maxBatchSize, windowMs, flush, splitInto = 1, minSplit = 8 } = options;
+  const sendAt = Math.min(options.sendAt ?? maxBatchSize, maxBatchSize);
   let groups = new Map<string, Waiting<TItem, TResult>[]>();
   let scheduled = false;
 
@@ -97,7 +104,7 @@ export function createCoalescer<TItem, TResult>(
           groups.set(group, waiting);
         }
         waiting.push({ item, resolve, reject });
-        if (waiting.length >= maxBatchSize) {
+        if (waiting.length >= sendAt) {
           groups.delete(group);
           sendSplit(group, waiting);
         } else {

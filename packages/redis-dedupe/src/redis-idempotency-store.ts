@@ -53,6 +53,14 @@ export interface RedisIdempotencyStoreOptions {
    */
   readonly maxBatchSize?: number;
   /**
+   * Send a consumer's gathered calls as soon as this many are waiting, instead of at the end of
+   * the event-loop turn. A consumer handles a burst of deliveries in one turn; sent in parts,
+   * Redis runs the first part's script while Node.js still works through the rest of the burst,
+   * instead of each side waiting for the other. Capped at `maxBatchSize`.
+   * @default 32
+   */
+  readonly sendAt?: number;
+  /**
    * Split each coalesced batch into up to this many script calls (of at least 8 keys each),
    * sent together. Redis then runs one call while Node.js handles the answer of the one before,
    * instead of each waiting for the other; a consumer with short handlers and a high
@@ -172,6 +180,7 @@ export function createRedisIdempotencyStore(
     coalesce = true,
     batchWindowMs = 0,
     maxBatchSize = 256,
+    sendAt = 32,
     splitBatches = 1,
   } = options ?? ({} as RedisIdempotencyStoreOptions);
   if (
@@ -202,6 +211,11 @@ export function createRedisIdempotencyStore(
   if (!Number.isSafeInteger(maxBatchSize) || maxBatchSize < 1 || maxBatchSize > 10_000) {
     throw new ConfigurationError(
       `${ADAPTER}: maxBatchSize is ${maxBatchSize}: use an integer from 1 to 10000.`,
+    );
+  }
+  if (!Number.isSafeInteger(sendAt) || sendAt < 1) {
+    throw new ConfigurationError(
+      `${ADAPTER}: sendAt is ${sendAt}: use an integer >= 1 (calls gathered before sending early).`,
     );
   }
   if (!Number.isSafeInteger(splitBatches) || splitBatches < 1 || splitBatches > 64) {
@@ -313,12 +327,14 @@ export function createRedisIdempotencyStore(
 
   const claimCoalescer = createCoalescer<ClaimItem, ClaimResult>({
     maxBatchSize,
+    sendAt,
     windowMs: batchWindowMs,
     splitInto: splitBatches,
     flush: (group, items) => claimGroup(durationOf(group), items),
   });
   const completeCoalescer = createCoalescer<CompleteItem, boolean>({
     maxBatchSize,
+    sendAt,
     windowMs: batchWindowMs,
     splitInto: splitBatches,
     flush: (group, items) => completeGroup(durationOf(group), items),

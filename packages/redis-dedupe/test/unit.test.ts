@@ -3,7 +3,6 @@ import { ConfigurationError, type EdaError, UnavailableError } from '@eda/core';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createCoalescer } from '../src/coalescer.js';
-import { createDeadlines, type Deadline } from '../src/deadlines.js';
 import { createRedisIdempotencyStore, RedisDedupeError, toRedisKey } from '../src/index.js';
 import { toStoreError } from '../src/store-errors.js';
 
@@ -146,7 +145,7 @@ describe('coalescing', () => {
 
   it('splits a batch into splitBatches calls of at least 8 keys, results in order', async () => {
     const { client, calls } = fakeClient();
-    const store = createRedisIdempotencyStore({ client, splitBatches: 3 });
+    const store = createRedisIdempotencyStore({ client, splitBatches: 3, sendAt: 256 });
     const claimAll = (n: number, from: number) =>
       Promise.all(
         Array.from({ length: n }, (_, i) => store.claim(`a:msg:s:${from + i}`, { leaseMs: 1000 })),
@@ -166,6 +165,20 @@ describe('coalescing', () => {
     );
   });
 
+  it('sends a burst early in parts of sendAt, the rest at the end of the turn, results in order', async () => {
+    const { client, calls } = fakeClient();
+    const store = createRedisIdempotencyStore({ client, sendAt: 4 });
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => store.claim(`a:msg:s:${i}`, { leaseMs: 1000 })),
+    );
+    expect(results.every((r) => r.status === 'claimed')).toBe(true);
+    expect(calls.map((c) => c.keys.length)).toEqual([4, 4, 2]);
+    expect(calls.flatMap((c) => c.keys)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `eda:dedupe:{a}:msg:s:${i}`),
+    );
+    expect(() => createRedisIdempotencyStore({ client, sendAt: 0 })).toThrow(/sendAt is 0/);
+  });
+
   it('rejects every waiter of a failed call and keeps working afterwards', async () => {
     let fail = true;
     const coalescer = createCoalescer<number, number>({
@@ -183,36 +196,21 @@ describe('coalescing', () => {
   });
 });
 
-describe('timeouts', () => {
-  it('expires each unanswered call at its own deadline with one shared timer, skipping answered ones', async () => {
-    const deadlines = createDeadlines(40);
-    const expired: string[] = [];
-    const watch = (name: string): Deadline => {
-      const deadline: Deadline = {
-        at: performance.now() + 40,
-        settled: false,
-        expire() {
-          deadline.settled = true;
-          expired.push(`${name}@${Math.round(performance.now() - started)}`);
-        },
-      };
-      deadlines.watch(deadline);
-      return deadline;
-    };
-    const started = performance.now();
-    const answered = watch('answered');
-    const first = watch('first');
-    answered.settled = true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    watch('second');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(expired.map((e) => e.split('@')[0])).toEqual(['first', 'second']);
-    const [firstAt, secondAt] = expired.map((e) => Number(e.split('@')[1]));
-    expect(firstAt).toBeGreaterThanOrEqual(39);
-    expect(secondAt).toBeGreaterThanOrEqual(59);
-    expect(first.settled).toBe(true);
+describe('error mapping', () => {
+  it('turns connection trouble into UnavailableError and refusals into RedisDedupeError', () => {
+    expect(toStoreError(new Error('Connection is closed.'), 'x')).toBeInstanceOf(UnavailableError);
+    const wrongType = Object.assign(new Error('WRONGTYPE Operation against a key'), {
+      name: 'ReplyError',
+    });
+    const refused = toStoreError(wrongType, 'the claim');
+    expect(refused).toBeInstanceOf(RedisDedupeError);
+    expect((refused as EdaError).retryable).toBe(false);
+    const loading = Object.assign(new Error('LOADING Redis is loading'), { name: 'ReplyError' });
+    expect(toStoreError(loading, 'x')).toBeInstanceOf(UnavailableError);
   });
+});
 
+describe('timeouts', () => {
   it('rejects claims that get no answer within timeoutMs, and resolves those that do', async () => {
     let hang = true;
     const client = {
@@ -230,19 +228,5 @@ describe('timeouts', () => {
     await expect(lost).rejects.toBeInstanceOf(UnavailableError);
     await expect(lost).rejects.toThrow(/got no answer within 30 ms/);
     expect(store.stats()).toMatchObject({ claimed: 1, failures: 1, scriptCalls: 2 });
-  });
-});
-
-describe('error mapping', () => {
-  it('turns connection trouble into UnavailableError and refusals into RedisDedupeError', () => {
-    expect(toStoreError(new Error('Connection is closed.'), 'x')).toBeInstanceOf(UnavailableError);
-    const wrongType = Object.assign(new Error('WRONGTYPE Operation against a key'), {
-      name: 'ReplyError',
-    });
-    const refused = toStoreError(wrongType, 'the claim');
-    expect(refused).toBeInstanceOf(RedisDedupeError);
-    expect((refused as EdaError).retryable).toBe(false);
-    const loading = Object.assign(new Error('LOADING Redis is loading'), { name: 'ReplyError' });
-    expect(toStoreError(loading, 'x')).toBeInstanceOf(UnavailableError);
   });
 });

@@ -2,6 +2,7 @@
 // release it after failure so the retry is processed (a dedupe that never releases would drop
 // every retry).
 import type { IdempotencyStore } from '../contracts/idempotency-store.js';
+import { createTimeLimit } from '../deadlines.js';
 import type { Envelope } from '../envelope.js';
 import { DecodeError, EdaError, InProgressError, UnavailableError } from '../errors.js';
 import type { ConsumeContext, ConsumeMiddleware } from './consume-context.js';
@@ -23,20 +24,6 @@ export interface IdempotencyOptions {
    * @default 'fail-closed'
    */
   readonly onUnavailable?: 'fail-closed' | 'fail-open';
-}
-
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new UnavailableError(`Idempotency store did not answer ${what} within ${timeoutMs} ms.`),
-        ),
-      timeoutMs,
-    );
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The dedupe key and version of a message for a mode. */
@@ -67,6 +54,12 @@ export function idempotencyStep(
     timeoutMs = 2000,
     onUnavailable = 'fail-closed',
   } = options;
+  // One shared timer for every claim and completion of this subscription (see deadlines.ts).
+  const withTimeout = createTimeLimit(
+    timeoutMs,
+    (what) =>
+      new UnavailableError(`Idempotency store did not answer ${what} within ${timeoutMs} ms.`),
+  );
   return async (context, next) => {
     const mode = context.registration?.dedupe ?? 'message-id';
     if (mode === 'none') return next();
@@ -75,7 +68,6 @@ export function idempotencyStep(
     try {
       claim = await withTimeout(
         store.claim(key, version === undefined ? { leaseMs } : { leaseMs, version }),
-        timeoutMs,
         'a claim',
       );
     } catch (error) {
@@ -100,9 +92,7 @@ export function idempotencyStep(
       await next();
     } catch (error) {
       // Best effort: if the release fails, the lease still expires and the retry proceeds then.
-      await withTimeout(store.release(key, claim.token), timeoutMs, 'a release').catch(
-        () => undefined,
-      );
+      await withTimeout(store.release(key, claim.token), 'a release').catch(() => undefined);
       throw error;
     }
     const completed = await withTimeout(
@@ -111,7 +101,6 @@ export function idempotencyStep(
         claim.token,
         version === undefined ? { retentionMs } : { retentionMs, version },
       ),
-      timeoutMs,
       'a completion',
     );
     // The lease ran out before the handler finished: another consumer may have applied the side

@@ -2,6 +2,7 @@
 // retries come back after their delay with the delivery count raised, dead-letters are kept
 // with their reason, and a killed consumer's unacked messages are redelivered to others.
 import type { DeliveryOrigin, Disposition } from '../contracts/transport.js';
+import { Fifo } from './fifo.js';
 import type { DeadLetterSink, StoredRecord } from './memory-log.js';
 
 interface QueuedMessage {
@@ -26,7 +27,7 @@ interface ConsumerState {
 export class MemoryQueue {
   /** The subscription that owns the queue's command types; set by the first consumer. */
   owner: string | undefined;
-  private readonly ready: QueuedMessage[] = [];
+  private readonly ready = new Fifo<QueuedMessage>();
   private readonly consumers: ConsumerState[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private next = 0;
@@ -70,7 +71,7 @@ export class MemoryQueue {
   kill(state: ConsumerState): void {
     state.killed = true;
     this.remove(state);
-    this.ready.unshift(...state.inFlight);
+    this.ready.unshiftAll(state.inFlight);
     state.inFlight.clear();
     this.dispatch();
   }
@@ -79,7 +80,7 @@ export class MemoryQueue {
   restart(): void {
     this.generation += 1;
     for (const state of this.consumers) {
-      this.ready.unshift(...state.inFlight);
+      this.ready.unshiftAll(state.inFlight);
       state.inFlight.clear();
       state.onDrained();
     }

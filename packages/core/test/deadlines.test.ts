@@ -1,0 +1,49 @@
+// The shared deadline timer and the time limit built on it.
+import { describe, expect, it } from 'vitest';
+import { createDeadlines, createTimeLimit, type Deadline } from '../src/deadlines.js';
+
+describe('deadlines', () => {
+  it('expires each unanswered call at its own deadline with one shared timer, skipping answered ones', async () => {
+    const deadlines = createDeadlines(40);
+    const expired: string[] = [];
+    const watch = (name: string): Deadline => {
+      const deadline: Deadline = {
+        at: performance.now() + 40,
+        settled: false,
+        expire() {
+          deadline.settled = true;
+          expired.push(`${name}@${Math.round(performance.now() - started)}`);
+        },
+      };
+      deadlines.watch(deadline);
+      return deadline;
+    };
+    const started = performance.now();
+    const answered = watch('answered');
+    const first = watch('first');
+    answered.settled = true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    watch('second');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(expired.map((e) => e.split('@')[0])).toEqual(['first', 'second']);
+    const [firstAt, secondAt] = expired.map((e) => Number(e.split('@')[1]));
+    expect(firstAt).toBeGreaterThanOrEqual(39);
+    expect(secondAt).toBeGreaterThanOrEqual(59);
+    expect(first.settled).toBe(true);
+  });
+
+  it('time limit: passes answers and errors through, rejects an unanswered promise at its deadline', async () => {
+    const limit = createTimeLimit(30, (what) => new Error(`no answer to ${what}`));
+    expect(await limit(Promise.resolve(7), 'a quick call')).toBe(7);
+    await expect(limit(Promise.reject(new Error('refused')), 'a refused call')).rejects.toThrow(
+      'refused',
+    );
+    const started = performance.now();
+    let answer!: (value: number) => void;
+    const slow = limit(new Promise<number>((resolve) => (answer = resolve)), 'a slow call');
+    await expect(slow).rejects.toThrow('no answer to a slow call');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(29);
+    answer(1); // a late answer changes nothing
+    await expect(slow).rejects.toThrow('no answer to a slow call');
+  });
+});
