@@ -25,10 +25,10 @@ export interface LockedClaimsOptions {
   /** `"schema"."table"`. */
   readonly table: string;
   /**
-   * The statements that follow `BEGIN` in the claim's round trip: they set
-   * `idle_in_transaction_session_timeout` to `leaseMs` for the transaction, try the table's claim
-   * lock, and select (locking) the batch, or nothing when the lock is taken; the last one returns
-   * the rows.
+   * The statement that follows `BEGIN` in the claim's round trip (the lock-mode claim function):
+   * it sets `idle_in_transaction_session_timeout` to `leaseMs` for the transaction, tries the
+   * table's claim lock, and returns the batch it selected (locking it), or nothing when the lock
+   * is taken.
    */
   readonly claimSql: (limit: number, leaseMs: number) => Promise<string>;
   /** The completion statement for a literal `bigint[]` of record ids. */

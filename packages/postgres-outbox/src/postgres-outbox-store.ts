@@ -15,13 +15,13 @@ import {
   createChangeListener,
   type ListenConnection,
 } from './change-listener.js';
-import { claimFunctionSignature, claimFunctions, leaseUpdateSql, pickSql } from './claim-sql.js';
-import { advisoryLock, advisoryLockKey } from './ddl.js';
+import { claimFunctionSignature, claimFunctions } from './claim-sql.js';
 import { quoteIdentifier } from './identifiers.js';
+import { leaseObjects, releaseFunctionSignature } from './lease-table.js';
 import { createLockedClaims, type ListeningSqlPool, type LockedClaims } from './locked-claims.js';
 import { type ClaimedRow, decodeRow, encodeMessage } from './outbox-row.js';
 import { OUTBOX_ADAPTER, type OutboxTableOptions, outboxTable } from './outbox-schema.js';
-import { queryLast, type SqlClient, type SqlTransaction } from './sql-client.js';
+import type { SqlClient, SqlTransaction } from './sql-client.js';
 
 /** Options of `createPostgresOutboxStore`. */
 export interface PostgresOutboxStoreOptions extends OutboxTableOptions {
@@ -39,18 +39,21 @@ export interface PostgresOutboxStoreOptions extends OutboxTableOptions {
   /**
    * How a claim holds its records until `complete()` or `fail()`.
    *
-   * - `lease` writes a lease (`lease_until`) on each claimed row in a short transaction; the
-   *   completion writes the row again. Several relays claim and publish in parallel.
+   * - `lease` leases the claimed batch with one row in `<table>_leases` (the claimed seqs and
+   *   their aggregates, valid for `leaseMs`) in a short transaction; the rows themselves are
+   *   written once, by the completion, which also takes them out of the lease. Several relays
+   *   claim and publish in parallel.
    * - `lock` (opt-in) keeps the claim's transaction open on a connection of its own, holding
    *   the rows' locks (`FOR UPDATE SKIP LOCKED`) until the completion commits in that same
-   *   transaction: one write per record instead of two. `leaseMs` becomes the transaction's
-   *   `idle_in_transaction_session_timeout`, so a hung relay's session is ended by the server
-   *   and its records are claimable again. Trade-offs: one relay publishes at a time per table
-   *   (a transaction-scoped advisory lock held for the whole claim-publish-complete cycle is
-   *   the leader lock; a claim that cannot take it returns no records, so other relays are
-   *   hot standbys); each in-flight batch holds a pool connection and keeps a transaction open
-   *   while it publishes (which holds back vacuum for that time); `pool` must have `connect()`
-   *   (a `pg.Pool`). Order and delivery guarantees are those of `lease`.
+   *   transaction: nothing is written at claim time, not even a lease row. `leaseMs` becomes
+   *   the transaction's `idle_in_transaction_session_timeout`, so a hung relay's session is
+   *   ended by the server and its records are claimable again. Trade-offs: one relay publishes
+   *   at a time per table (a transaction-scoped advisory lock held for the whole
+   *   claim-publish-complete cycle is the leader lock; a claim that cannot take it returns no
+   *   records, so other relays are hot standbys); each in-flight batch holds a pool connection
+   *   and keeps a transaction open while it publishes (which holds back vacuum for that time);
+   *   `pool` must have `connect()` (a `pg.Pool`). Order and delivery guarantees are those of
+   *   `lease`.
    * @default 'lease'
    */
   readonly claimMode?: 'lease' | 'lock';
@@ -239,79 +242,90 @@ export function createPostgresOutboxStore(
 select pg_notify($7, '') as notified`;
 
   // Claims are serialised by an advisory lock held for the claim's own short transaction: a
-  // claim then sees the leases every earlier claim set, so two relays never take records of one
-  // aggregate at the same time. Publishing, the slow part, still runs in parallel.
-  // The claim commits without waiting for its WAL flush: a lease lost in a database crash only
-  // makes the records claimable again (a re-send, which at-least-once allows), never loses one.
-  // With the schema's claim functions a claim is one call whose plan the server caches; without
-  // them (a schema from an earlier version) the same statements go as one text, in one implicit
-  // transaction (simple protocol), planned on every claim.
+  // claim then sees the leases every earlier claim wrote, so two relays never take records of
+  // one aggregate at the same time. Publishing, the slow part, still runs in parallel.
+  // A lease-mode claim leases its batch with one row in `<table>_leases` and commits without
+  // waiting for its WAL flush: a lease lost in a database crash only makes the records claimable
+  // again (a re-send, which at-least-once allows), never loses one.
+  // Claims run the schema's claim functions (plans cached per session). A schema from an
+  // earlier version lacks the lease table: its functions would lease rows the way that version
+  // did, which relays of this version do not see, so claims refuse to run until the DDL of this
+  // version is applied.
   const functions = claimFunctions(t);
-  let hasFunctions: Promise<boolean> | undefined;
-  const useFunctions = () => {
-    hasFunctions ??= pool
-      .query('select to_regprocedure($1) is not null as found', [
-        claimFunctionSignature(claimMode === 'lock' ? functions.lock : functions.lease),
-      ])
-      .then(
-        (result) => result.rows[0]?.found === true,
-        (error: unknown) => {
-          hasFunctions = undefined;
-          throw error;
-        },
-      );
-    return hasFunctions;
+  const leases = leaseObjects(t);
+  let schemaReady: Promise<void> | undefined;
+  const checkSchema = () => {
+    schemaReady ??= pool
+      .query(
+        'select to_regprocedure($1) is not null and to_regprocedure($2) is not null and to_regclass($3) is not null as found',
+        [
+          claimFunctionSignature(claimMode === 'lock' ? functions.lock : functions.lease),
+          releaseFunctionSignature(leases.release),
+          leases.table,
+        ],
+      )
+      .then((result) => {
+        if (result.rows[0]?.found !== true) {
+          throw new ConfigurationError(
+            `${OUTBOX_ADAPTER}: the outbox schema of ${table} is missing ${leases.table} or its claim functions (it was created by an earlier version, or a migration left them out): run ensureOutboxSchema, or apply outboxSchemaSql() in a migration, before relaying. Stop relays of earlier versions first: they lease records in a way this version does not see.`,
+          );
+        }
+      })
+      .catch((error: unknown) => {
+        schemaReady = undefined;
+        throw error;
+      });
+    return schemaReady;
   };
 
-  /** A claim function dropped after the check (42883): the next claim checks again. */
-  const forgetFunctionsIfMissing = async <T>(claiming: Promise<T>): Promise<T> => {
+  /** The lease table or a function dropped after the check (42P01, 42883): check again. */
+  const recheckSchemaIfMissing = async <T>(claiming: Promise<T>): Promise<T> => {
     try {
       return await claiming;
     } catch (error) {
-      if ((error as { code?: unknown }).code === '42883') hasFunctions = undefined;
+      const code = (error as { code?: unknown }).code;
+      if (code === '42883' || code === '42P01') schemaReady = undefined;
       throw error;
     }
   };
 
-  const leaseClaim = async (limit: number, leaseMs: number) => {
-    if (await useFunctions()) {
-      return pool.query(`select * from ${functions.lease}($1, $2)`, [limit, leaseMs]);
-    }
-    return queryLast(
-      pool,
-      `select set_config('synchronous_commit', 'off', true);
-${advisoryLock(table, 'claim')};
-${leaseUpdateSql(table, String(limit), String(leaseMs))}`,
-    );
-  };
-
-  // After `BEGIN`, in lock mode. Without the function, the lock is taken by its own statement so
-  // that the selection, a later statement in the same transaction, sees everything the previous
-  // holder committed; whether it was granted travels in a transaction-local setting.
+  // After `BEGIN`, in lock mode: the lock function in the same round trip.
   const lockClaimSql = async (limit: number, leaseMs: number) => {
-    if (await useFunctions()) return `select * from ${functions.lock}(${limit}, ${leaseMs})`;
-    return `set local idle_in_transaction_session_timeout = ${leaseMs};
-select set_config('eda.outbox_claim_locked', pg_try_advisory_xact_lock(${advisoryLockKey(table, 'claim')})::text, true);
-${pickSql(table, String(limit), `current_setting('eda.outbox_claim_locked') = 'true'`)}`;
+    await checkSchema();
+    return `select * from ${functions.lock}(${limit}, ${leaseMs})`;
   };
 
   const completeWhere = (ids: string) =>
     completion === 'delete'
       ? `delete from ${table} where seq = any(${ids})`
-      : `update ${table} set status = 'published', published_at = now(), lease_until = '-infinity'
+      : `update ${table} set status = 'published', published_at = now()
          where seq = any(${ids}) and status = 'pending'`;
-  const completeSql = completeWhere('$1::bigint[]');
 
   const failSql = `update ${table}
 set attempts = attempts + 1,
     last_error = $2,
-    lease_until = '-infinity',
     status = case when attempts + 1 >= $3 then 'dead' else 'pending' end,
     available_at = now() + $4 * interval '1 millisecond'
 where seq = any($1::bigint[]) and status = 'pending'`;
 
-  const deadSql = `update ${table} set status = 'dead', last_error = $2, lease_until = '-infinity'
+  const deadSql = `update ${table} set status = 'dead', last_error = $2
 where seq = $1 and status = 'pending'`;
+
+  /**
+   * In lease mode, `settle` (an update or delete of the rows `$1`) and then the release of `$1`
+   * from their lease, in one statement: the release runs once the rows' update has finished (it
+   * aggregates the update's output first), and both commit together, so no claim ever sees one
+   * of these records out of its lease while the record is still pending as it was. The release
+   * also makes this commit skip the WAL flush wait (see `leaseTableSql`).
+   */
+  const releasing = (
+    settle: string,
+    seqs = '$1::bigint[]',
+  ) => `with settled as (${settle} returning 1)
+select ${leases.release}(${seqs}) from (select count(*) from settled) s`;
+  const leaseCompleteSql = releasing(completeWhere('$1::bigint[]'));
+  const leaseFailSql = releasing(failSql);
+  const leaseDeadSql = releasing(deadSql, 'array[$1::bigint]');
 
   const purgeSql = `delete from ${table} where seq in (
   select seq from ${table}
@@ -415,18 +429,21 @@ where seq = $1 and status = 'pending'`;
             `${OUTBOX_ADAPTER}: claim leaseMs is ${lease}: with claimMode 'lock' use at most ${MAX_TIMEOUT_MS} (it becomes a PostgreSQL timeout).`,
           );
         }
-        return forgetFunctionsIfMissing(locked.claim(rowLimit, lease));
+        return recheckSchemaIfMissing(locked.claim(rowLimit, lease));
       }
-      const result = await forgetFunctionsIfMissing(leaseClaim(rowLimit, lease));
+      await checkSchema();
+      const result = await recheckSchemaIfMissing(
+        pool.query(`select * from ${functions.lease}($1, $2)`, [rowLimit, lease]),
+      );
       return decodeRows(result.rows as unknown as ClaimedRow[], async (seq, reason) => {
-        await pool.query(deadSql, [seq, reason]);
+        await pool.query(leaseDeadSql, [seq, reason]);
       });
     },
 
     async complete(records) {
       if (records.length === 0) return;
       if (locked) return locked.complete(records);
-      await pool.query(completeSql, [ids(records)]);
+      await pool.query(leaseCompleteSql, [ids(records)]);
     },
 
     async fail(records, { error, maxAttempts, retryAfterMs }) {
@@ -438,7 +455,7 @@ where seq = $1 and status = 'pending'`;
         nonNegativeInteger('retryAfterMs', retryAfterMs),
       ];
       if (locked) return locked.fail(records, values);
-      await pool.query(failSql, values(ids(records)));
+      await pool.query(leaseFailSql, values(ids(records)));
     },
 
     purge,

@@ -9,6 +9,7 @@ import {
   EncodeError,
   type OutgoingMessage,
 } from '@eda/core';
+import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import {
   createPostgresOutboxStore,
@@ -34,10 +35,51 @@ async function setup(
 
 const orderIds = (messages: readonly OutgoingMessage[]) => messages.map((m) => dataOf(m).orderId);
 
-/** Makes the schema look like one created by an earlier version, without the claim functions. */
-async function dropClaimFunctions(pool: { query(sql: string): Promise<unknown> }) {
-  await pool.query(`drop function eda_outbox_claim_lease(integer, bigint);
-drop function eda_outbox_claim_lock(integer, bigint)`);
+/** The batch leases a lease-mode relay holds: seqs and aggregates per lease row, by lease id. */
+async function leaseRows(pool: { query(sql: string): Promise<{ rows: unknown[] }> }) {
+  const { rows } = await pool.query(
+    `select seqs::text[] as seqs, aggregates, lease_until > clock_timestamp() as active
+     from eda_outbox_leases order by id`,
+  );
+  return rows as { seqs: string[]; aggregates: (string | null)[]; active: boolean }[];
+}
+
+/**
+ * Another lease-mode relay claims a record of aggregate `z` written first, and keeps its batch
+ * leased: while a lease is active, claims take the exact selection instead of the fast path.
+ */
+async function leaseOtherBatch(pool: pg.Pool, bus: ReturnType<typeof createBus>) {
+  await withTransaction(pool, (client) =>
+    bus.publish(OrderPlaced, { orderId: 'z-0', n: -1 }, { transaction: client, partitionKey: 'z' }),
+  );
+  const other = scope.track(createPostgresOutboxStore({ pool, schema: scope.db.schema.name }));
+  const held = await other.claim({ limit: 10, leaseMs: 120_000 });
+  expect(orderIds(held.map((r) => r.message))).toEqual(['z-0']);
+}
+
+/** Publishes orders o-1..o-count of aggregate `o` in one transaction. */
+async function publishOrdersOfOneAggregate(
+  pool: pg.Pool,
+  bus: ReturnType<typeof createBus>,
+  count: number,
+) {
+  await withTransaction(pool, async (client) => {
+    for (let n = 1; n <= count; n++)
+      await bus.publish(
+        OrderPlaced,
+        { orderId: `o-${n}`, n },
+        { transaction: client, partitionKey: 'o' },
+      );
+  });
+}
+
+async function expectOtherBatchStillLeased(pool: pg.Pool) {
+  // The oldest lease row: the other relay's, never released or replaced.
+  expect((await leaseRows(pool))[0], 'the other batch was leased all along').toEqual({
+    seqs: ['1'],
+    aggregates: ['z'],
+    active: true,
+  });
 }
 
 describe('writer', () => {
@@ -194,16 +236,18 @@ describe('configuration', () => {
   });
 });
 
-describe('claim functions', () => {
+describe('schema objects of this version', () => {
   it.each(['lease', 'lock'] as const)(
-    'are created by ensureOutboxSchema; when dropped later, one claim fails and the next ones send the statements as text (claimMode %s)',
+    'are created by ensureOutboxSchema; when missing, claims fail with an error asking for it and resume once it ran (claimMode %s)',
     async (claimMode) => {
       const { pool, store, bus } = await setup({ claimMode, completion: 'delete' });
       const found = await pool.query(
         `select to_regprocedure('eda_outbox_claim_lease(integer,bigint)') is not null as lease,
-              to_regprocedure('eda_outbox_claim_lock(integer,bigint)') is not null as lock`,
+              to_regprocedure('eda_outbox_claim_lock(integer,bigint)') is not null as lock,
+              to_regprocedure('eda_outbox_release(bigint[])') is not null as release,
+              to_regclass('eda_outbox_leases') is not null as leases`,
       );
-      expect(found.rows[0]).toEqual({ lease: true, lock: true });
+      expect(found.rows[0]).toEqual({ lease: true, lock: true, release: true, leases: true });
       const publish = (n: number) =>
         withTransaction(pool, (client) =>
           bus.publish(OrderPlaced, { orderId: `o-${n}`, n }, { transaction: client }),
@@ -212,17 +256,41 @@ describe('claim functions', () => {
       const first = await store.claim({ limit: 10, leaseMs: 30_000 });
       expect(orderIds(first.map((r) => r.message))).toEqual(['o-1']);
       await store.complete(first);
-      await dropClaimFunctions(pool);
+      // A schema from an earlier version: claim functions, but no lease table.
+      await pool.query(`drop table eda_outbox_leases;
+drop function eda_outbox_release(bigint[])`);
       await publish(2);
+      // The first claim after the change meets it in the database; the store checks again.
       await expect(store.claim({ limit: 10, leaseMs: 30_000 })).rejects.toMatchObject({
-        code: '42883',
+        code: '42P01',
       });
+      const refused = store.claim({ limit: 10, leaseMs: 30_000 });
+      await expect(refused).rejects.toThrow(ConfigurationError);
+      await expect(refused).rejects.toThrow(/run ensureOutboxSchema/);
+      expect(await store.counts(), 'nothing claimed or changed').toEqual({
+        pending: 1,
+        published: 0,
+        dead: 0,
+      });
+      await ensureOutboxSchema(pool, { schema: scope.db.schema.name });
       const again = await store.claim({ limit: 10, leaseMs: 30_000 });
       expect(orderIds(again.map((r) => r.message))).toEqual(['o-2']);
       await store.complete(again);
       expect(await store.counts()).toEqual({ pending: 0, published: 0, dead: 0 });
     },
   );
+
+  it('refuses to claim on a schema without the claim function, naming what to run', async () => {
+    const { pool, store, bus } = await setup();
+    await pool.query(`drop function eda_outbox_claim_lease(integer, bigint)`);
+    await withTransaction(pool, (client) =>
+      bus.publish(OrderPlaced, { orderId: 'o-1', n: 1 }, { transaction: client }),
+    );
+    await expect(store.claim({ limit: 10, leaseMs: 30_000 })).rejects.toThrow(
+      /eda_outbox_leases" or its claim functions .*run ensureOutboxSchema, or apply outboxSchemaSql\(\)/,
+    );
+    expect(await leaseRows(pool)).toEqual([]);
+  });
 });
 
 describe('relay ordering', () => {
@@ -269,13 +337,13 @@ describe('relay ordering', () => {
   });
 
   it.each([
-    ['the claim functions', true],
-    ['statements sent as text (a schema without the claim functions)', false],
+    ['no other batch leased', false],
+    ['another relay holding a batch, so every claim takes the exact selection', true],
   ])(
     'holds back later records of an aggregate while an earlier one waits for a retry, and lets other aggregates pass (%s)',
-    async (_, functions) => {
+    async (_, otherBatch) => {
       const { pool, store, transport, bus } = await setup();
-      if (!functions) await dropClaimFunctions(pool);
+      if (otherBatch) await leaseOtherBatch(pool, bus);
       await withTransaction(pool, async (client) => {
         for (const [orderId, key] of [
           ['a-1', 'a'],
@@ -313,19 +381,20 @@ describe('relay ordering', () => {
       await store.complete(retried);
       const last = await store.claim({ limit: 10, leaseMs: 30_000 });
       expect(orderIds(last.map((r) => r.message))).toEqual(['a-2']);
+      if (otherBatch) await expectOtherBatchStillLeased(pool);
     },
   );
 
   it.each([
-    ['lease', true],
-    ['lock', true],
     ['lease', false],
     ['lock', false],
+    ['lease', true],
+    ['lock', true],
   ] as const)(
-    'keeps per-aggregate order across many batches around a record waiting for a retry (claimMode %s, claim functions %s)',
-    async (claimMode, functions) => {
+    'keeps per-aggregate order across many batches around a record waiting for a retry (claimMode %s, another batch leased %s)',
+    async (claimMode, otherBatch) => {
       const { pool, store, bus } = await setup({ claimMode });
-      if (!functions) await dropClaimFunctions(pool);
+      if (otherBatch) await leaseOtherBatch(pool, bus);
       const keys = ['a', 'b', 'c'];
       await withTransaction(pool, async (client) => {
         for (let n = 0; n < 30; n++)
@@ -362,6 +431,7 @@ describe('relay ordering', () => {
         await store.complete(batch);
       }
       expect(rest).toEqual(Array.from({ length: 10 }, (_, i) => `b-${3 * i + 1}`));
+      if (otherBatch) await expectOtherBatchStillLeased(pool);
     },
   );
 
@@ -601,20 +671,19 @@ describe('commands', () => {
 describe("claimMode 'lock'", () => {
   it('writes each record once, and a hung claim loses its locks after leaseMs: the records are claimed again and the late completion fails', async () => {
     const { pool, store, bus } = await setup({ claimMode: 'lock', completion: 'delete' });
-    await withTransaction(pool, async (client) => {
-      for (const n of [1, 2])
-        await bus.publish(
-          OrderPlaced,
-          { orderId: `o-${n}`, n },
-          { transaction: client, partitionKey: 'o' },
-        );
-    });
+    await publishOrdersOfOneAggregate(pool, bus, 2);
+    const versions = `select seq, xmin::text as version from eda_outbox order by seq`;
+    const before = (await pool.query(versions)).rows;
     const hung = await store.claim({ limit: 10, leaseMs: 300 });
     expect(orderIds(hung.map((r) => r.message))).toEqual(['o-1', 'o-2']);
-    // Nothing was written by the claim: no lease, the rows are only locked.
-    const leases = await pool.query(`select count(*)::int as n from eda_outbox
-      where lease_until > '-infinity'`);
-    expect(leases.rows[0].n).toBe(0);
+    // Nothing was written by the claim: no lease row, and the rows are the versions the writer
+    // committed (a row lock does not make a new version); they are only locked.
+    expect(await leaseRows(pool)).toEqual([]);
+    expect((await pool.query(versions)).rows).toEqual(before);
+    const locked = await pool.query(
+      `select count(*)::int as n from eda_outbox where seq in (select seq from eda_outbox for update skip locked)`,
+    );
+    expect(locked.rows[0].n, 'rows a SKIP LOCKED reader can take while the claim is held').toBe(0);
     const other = createPostgresOutboxStore({
       pool,
       schema: scope.db.schema.name,
@@ -652,5 +721,148 @@ describe("claimMode 'lock'", () => {
     await store.fail(claimed.slice(1), { error: 'broker down', maxAttempts: 1, retryAfterMs: 0 });
     expect(await store.counts()).toEqual({ pending: 0, published: 1, dead: 2 });
     expect(await store.claim({ limit: 10, leaseMs: 30_000 })).toEqual([]);
+  });
+});
+
+describe("batch leases (claimMode 'lease')", () => {
+  const versions = `select seq, xmin::text as version from eda_outbox order by seq`;
+
+  it.each([
+    ['complete, completion mark', 'mark', 'complete'],
+    ['complete, completion delete', 'delete', 'complete'],
+    ['fail', 'mark', 'fail'],
+  ] as const)(
+    'leases a batch with one lease row and no write to its rows, and deletes the row when the batch is done (%s)',
+    async (_, completion, settle) => {
+      const { pool, store, bus } = await setup({ completion });
+      await withTransaction(pool, async (client) => {
+        for (const [n, key] of [
+          [1, 'a'],
+          [2, undefined],
+          [3, 'b'],
+        ] as const)
+          await bus.publish(
+            OrderPlaced,
+            { orderId: `o-${n}`, n },
+            { transaction: client, ...(key ? { partitionKey: key } : {}) },
+          );
+      });
+      const before = (await pool.query(versions)).rows;
+      const claimed = await store.claim({ limit: 10, leaseMs: 30_000 });
+      expect(orderIds(claimed.map((r) => r.message))).toEqual(['o-1', 'o-2', 'o-3']);
+      expect(await leaseRows(pool)).toEqual([
+        { seqs: claimed.map((r) => r.recordId), aggregates: ['a', null, 'b'], active: true },
+      ]);
+      expect((await pool.query(versions)).rows, 'row versions after the claim').toEqual(before);
+      if (settle === 'complete') await store.complete(claimed);
+      else await store.fail(claimed, { error: 'broker down', maxAttempts: 5, retryAfterMs: 0 });
+      expect(await leaseRows(pool), 'lease rows once the batch is done').toEqual([]);
+      if (settle === 'fail') {
+        const again = await store.claim({ limit: 10, leaseMs: 30_000 });
+        expect(orderIds(again.map((r) => r.message))).toEqual(['o-1', 'o-2', 'o-3']);
+        expect(again.map((r) => r.attempts)).toEqual([1, 1, 1]);
+      } else {
+        expect(await store.counts()).toEqual({
+          pending: 0,
+          published: completion === 'mark' ? 3 : 0,
+          dead: 0,
+        });
+      }
+    },
+  );
+
+  it('takes a dead-lettered row out of its lease, so the lease row goes with the rest of the batch', async () => {
+    const { pool, store, bus } = await setup();
+    await withTransaction(pool, async (client) => {
+      await client.query(
+        `insert into eda_outbox (id, aggregatetype, aggregateid, type, payload, headers) values ('raw-1', 'order.placed', 'r', 'order.placed', '\\x00', '{"type":"order.placed"}')`,
+      );
+      await bus.publish(OrderPlaced, { orderId: 'good', n: 1 }, { transaction: client });
+    });
+    const claimed = await store.claim({ limit: 10, leaseMs: 30_000 });
+    expect(orderIds(claimed.map((r) => r.message))).toEqual(['good']);
+    expect(await leaseRows(pool), 'only the decoded record is still leased').toEqual([
+      { seqs: [claimed[0]!.recordId], aggregates: [null], active: true },
+    ]);
+    await store.complete(claimed);
+    expect(await leaseRows(pool)).toEqual([]);
+    expect(await store.counts()).toEqual({ pending: 0, published: 1, dead: 1 });
+  });
+
+  it('keeps the rest of a batch leased after its prefix is completed, until fail() releases it', async () => {
+    const { pool, store, bus, db } = await setup();
+    await withTransaction(pool, async (client) => {
+      for (const key of ['a', 'b', 'c'])
+        await bus.publish(
+          OrderPlaced,
+          { orderId: `${key}-1`, n: 1 },
+          { transaction: client, partitionKey: key },
+        );
+      for (const key of ['a', 'b', 'c'])
+        await bus.publish(
+          OrderPlaced,
+          { orderId: `${key}-2`, n: 2 },
+          { transaction: client, partitionKey: key },
+        );
+    });
+    const other = scope.track(createPostgresOutboxStore({ pool, schema: db.schema.name }));
+    const batch = await store.claim({ limit: 3, leaseMs: 30_000 });
+    expect(orderIds(batch.map((r) => r.message))).toEqual(['a-1', 'b-1', 'c-1']);
+    // As the relay does when the publish of the second record is refused.
+    await store.complete(batch.slice(0, 1));
+    expect(await leaseRows(pool), 'the unsettled rest of the batch').toEqual([
+      { seqs: batch.slice(1).map((r) => r.recordId), aggregates: ['b', 'c'], active: true },
+    ]);
+    // a-1 is done, so a-2 may go; b-1 and c-1 are still leased, so neither they nor the records
+    // behind them may.
+    const meanwhile = await other.claim({ limit: 10, leaseMs: 30_000 });
+    expect(orderIds(meanwhile.map((r) => r.message))).toEqual(['a-2']);
+    await store.fail(batch.slice(1), {
+      error: 'broker down',
+      maxAttempts: 5,
+      retryAfterMs: 60_000,
+    });
+    expect(await leaseRows(pool), 'only the other relay holds a lease').toEqual([
+      { seqs: [meanwhile[0]!.recordId], aggregates: ['a'], active: true },
+    ]);
+    // b-1 and c-1 now wait for their retry, and hold back b-2 and c-2.
+    expect(await other.claim({ limit: 10, leaseMs: 30_000 })).toEqual([]);
+    const { rows } = await pool.query(
+      `select headers->>'partitionkey' as key, attempts from eda_outbox
+       where status = 'pending' and available_at > now() order by seq`,
+    );
+    expect(rows).toEqual([
+      { key: 'b', attempts: 1 },
+      { key: 'c', attempts: 1 },
+    ]);
+    await other.complete(meanwhile);
+    expect(await leaseRows(pool)).toEqual([]);
+  });
+
+  it('lets another relay take over a batch whose lease expired; its claim deletes the expired lease row, and the late completion still settles the records', async () => {
+    const { pool, store, bus, db } = await setup();
+    await publishOrdersOfOneAggregate(pool, bus, 2);
+    const other = scope.track(createPostgresOutboxStore({ pool, schema: db.schema.name }));
+    const leaseMs = 300;
+    const claimedAt = Date.now();
+    const stale = await store.claim({ limit: 10, leaseMs });
+    expect(await other.claim({ limit: 10, leaseMs: 30_000 }), 'during the lease').toEqual([]);
+    let taken: Awaited<ReturnType<typeof other.claim>> = [];
+    await until(async () => {
+      taken = await other.claim({ limit: 10, leaseMs: 30_000 });
+      return taken.length > 0;
+    }, 'the lease to expire');
+    expect(Date.now() - claimedAt).toBeGreaterThanOrEqual(leaseMs - 100);
+    expect(orderIds(taken.map((r) => r.message))).toEqual(['o-1', 'o-2']);
+    expect(await leaseRows(pool), 'the new lease only').toEqual([
+      { seqs: taken.map((r) => r.recordId), aggregates: ['o', 'o'], active: true },
+    ]);
+    // The first relay comes back and completes: the records are published (twice, at least
+    // once), so they leave the new lease too.
+    await store.complete(stale);
+    expect(await leaseRows(pool)).toEqual([]);
+    await other.complete(taken);
+    expect(await store.counts()).toEqual({ pending: 0, published: 2, dead: 0 });
+    expect(await other.claim({ limit: 10, leaseMs: 30_000 })).toEqual([]);
   });
 });
