@@ -66,6 +66,14 @@ export interface SubscribeHandlersOptions {
   readonly unhandled?: UnhandledPolicy;
   /** Deliveries handled at once (per-key order is kept). @default 1 */
   readonly concurrency?: number;
+  /**
+   * Deliveries taken from the transport at once, at least `concurrency`. Above it, the next
+   * messages are decoded and claimed (dedupe) while `concurrency` handlers run, so the claim's
+   * round trip to the idempotency store overlaps other handlers instead of holding a handler
+   * slot; the extra messages wait in this process, unavailable to other consumers, until a
+   * slot frees. @default concurrency
+   */
+  readonly prefetch?: number;
   /** Where a new consumer group starts. @default 'earliest' */
   readonly startAt?: 'earliest' | 'latest';
 }
@@ -200,6 +208,11 @@ export function createBus<TTransaction = never>(
     subscribeOptions: SubscribeHandlersOptions,
   ) => {
     const name = subscribeOptions.name ?? service;
+    const { concurrency, prefetch } = subscribeOptions;
+    // More deliveries than handler slots: the transport delivers `prefetch`, the pipeline runs
+    // `concurrency` handlers (see handler-slots-step.ts).
+    const handlerSlots =
+      prefetch !== undefined && prefetch > (concurrency ?? 1) ? (concurrency ?? 1) : undefined;
     const handler = createDeliveryHandler({
       service,
       subscription: name,
@@ -212,17 +225,17 @@ export function createBus<TTransaction = never>(
       maxPayloadBytes: claimCheck?.maxBytes ?? 100 * 1024 * 1024,
       idempotency,
       middleware,
+      handlerSlots,
       observers,
     });
+    const inFlight = handlerSlots === undefined ? concurrency : prefetch;
     return transport.subscribe(
       {
         name,
         kind,
         types: registrations.map((r) => r.definition.type),
         ...(subscribeOptions.startAt === undefined ? {} : { startAt: subscribeOptions.startAt }),
-        ...(subscribeOptions.concurrency === undefined
-          ? {}
-          : { concurrency: subscribeOptions.concurrency }),
+        ...(inFlight === undefined ? {} : { concurrency: inFlight }),
       },
       handler,
     );
@@ -240,6 +253,12 @@ export function createBus<TTransaction = never>(
         throw new ConfigurationError(
           `subscribe() of "${service}" needs at least one handler: handlers: [on(Definition, handler)].`,
         );
+      const { concurrency = 1, prefetch } = subscribeOptions;
+      if (prefetch !== undefined && (!Number.isSafeInteger(prefetch) || prefetch < concurrency)) {
+        throw new ConfigurationError(
+          `subscribe() of "${service}": prefetch is ${prefetch}: use an integer >= concurrency (${concurrency}), the deliveries taken at once of which concurrency run their handler.`,
+        );
+      }
       const seen = new Set<string>();
       for (const { definition } of handlers) {
         if (seen.has(definition.type))

@@ -15,6 +15,7 @@ import {
 } from './consume-context.js';
 import { decodeStep } from './decode-step.js';
 import type { HandlerRegistration } from './handler-registration.js';
+import { handlerSlotsStep } from './handler-slots-step.js';
 import { handlerStep } from './handler-step.js';
 import { type IdempotencyOptions, idempotencyStep } from './idempotency-step.js';
 import { routeStep, type UnhandledPolicy } from './route-step.js';
@@ -34,6 +35,8 @@ export interface DeliveryHandlerOptions {
   readonly idempotency?: IdempotencyOptions | undefined;
   /** User middleware, run after routing and dedupe, around the handler. */
   readonly middleware?: readonly ConsumeMiddleware[] | undefined;
+  /** Handlers running at once, when the transport delivers more at once than that. */
+  readonly handlerSlots?: number | undefined;
   readonly observers: readonly BusObserver[];
 }
 
@@ -59,6 +62,7 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
           ),
         ]
       : []),
+    ...(options.handlerSlots === undefined ? [] : [handlerSlotsStep(options.handlerSlots)]),
     ...(options.middleware ?? []),
     handlerStep(),
   ]);
