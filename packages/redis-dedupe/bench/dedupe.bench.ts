@@ -81,6 +81,10 @@ const client = new Redis(endpoints.redisUrl, {
 });
 await client.connect();
 const runPrefix = `eda-bench-dedupe-${Date.now().toString(36)}:`;
+// The handlers' own I/O in the lines where they read Redis, on a connection of their own.
+const handlerIo = new Redis(endpoints.redisUrl);
+const HANDLER_KEY = `${runPrefix}handler-data`;
+await handlerIo.set(HANDLER_KEY, 'a value the handler reads');
 
 async function deletePrefix(prefix: string): Promise<void> {
   let cursor = '0';
@@ -99,6 +103,8 @@ async function consume(options: {
   concurrency: number;
   handlerDelayMs: number;
   dedupe: boolean;
+  /** Sequential GETs of one key on a connection of the handler's own: cheap real I/O. */
+  handlerGets?: number;
   splitBatches?: number;
   sendAt?: number;
   prefetch?: number;
@@ -134,6 +140,7 @@ async function consume(options: {
       on(Work, async () => {
         if (options.handlerDelayMs > 0)
           await new Promise((resolve) => setTimeout(resolve, options.handlerDelayMs));
+        for (let k = 0; k < (options.handlerGets ?? 0); k++) await handlerIo.get(HANDLER_KEY);
         handled += 1;
         if (handled === options.messages) finish();
       }),
@@ -169,6 +176,22 @@ for (const variant of [
     label: 'handler awaits 1 ms I/O',
   },
   { messages: 20_000, concurrency: 64, prefetch: 128, handlerDelayMs: 0, label: 'no-op handler' },
+  // A handler whose work is real, cheap I/O: 3 sequential Redis GETs on its own connection.
+  {
+    messages: 20_000,
+    concurrency: 64,
+    handlerDelayMs: 0,
+    handlerGets: 3,
+    label: 'handler does 3 Redis GETs',
+  },
+  {
+    messages: 20_000,
+    concurrency: 64,
+    prefetch: 128,
+    handlerDelayMs: 0,
+    handlerGets: 3,
+    label: 'handler does 3 Redis GETs',
+  },
   // The opt-in split of each batch into 2 script calls, measured on its own line.
   {
     messages: 20_000,
@@ -295,6 +318,7 @@ for (const depth of [1, 256]) {
 
 await deletePrefix(runPrefix);
 client.disconnect();
+handlerIo.disconnect();
 
 mkdirSync(fileURLToPath(new URL('.', `file://${resultFile}`)), { recursive: true });
 writeFileSync(resultFile, `${JSON.stringify(results, null, 2)}\n`);
