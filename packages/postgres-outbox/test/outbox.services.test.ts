@@ -1,5 +1,7 @@
 // The outbox store and core's relay against real PostgreSQL: transactional writes, the commit
 // order fence, per-aggregate order, dead-lettering, notifications, retention and graceful stop.
+
+import { readFileSync } from 'node:fs';
 import {
   ConfigurationError,
   createBus,
@@ -290,6 +292,51 @@ drop function eda_outbox_release(bigint[])`);
       /eda_outbox_leases" or its claim functions .*run ensureOutboxSchema, or apply outboxSchemaSql\(\)/,
     );
     expect(await leaseRows(pool)).toEqual([]);
+  });
+});
+
+describe('upgrade from 0.1.0', () => {
+  it('relays, in order, from a table and functions created by 0.1.0 once ensureOutboxSchema ran; the table keeps its settings', async () => {
+    const { pool, store, transport, bus, db } = await setup();
+    // Replace this version's objects with 0.1.0's.
+    await pool.query(`drop table eda_outbox_leases;
+drop table eda_outbox;
+drop function eda_outbox_claim_lease(integer, bigint), eda_outbox_claim_lock(integer, bigint),
+  eda_outbox_release(bigint[])`);
+    const oldDdl = readFileSync(
+      new URL('./fixtures/outbox-schema-0.1.0.sql', import.meta.url),
+      'utf8',
+    );
+    await pool.query(oldDdl.replaceAll('old_schema_placeholder', db.schema.name));
+    await withTransaction(pool, async (client) => {
+      for (const [n, key] of [
+        [1, 'a'],
+        [2, 'b'],
+        [3, 'a'],
+        [4, 'a'],
+      ] as const)
+        await bus.publish(
+          OrderPlaced,
+          { orderId: `${key}-${n}`, n },
+          { transaction: client, partitionKey: key },
+        );
+    });
+    await expect(store.claim({ limit: 10, leaseMs: 30_000 })).rejects.toThrow(
+      /run ensureOutboxSchema/,
+    );
+
+    await ensureOutboxSchema(pool, { schema: db.schema.name });
+    expect(await createOutboxRelay({ store, transport, purge: false }).drain()).toBe(4);
+    expect(orderIds(transport.published)).toEqual(['a-1', 'b-2', 'a-3', 'a-4']);
+    expect(await store.counts()).toEqual({ pending: 0, published: 4, dead: 0 });
+    expect(await leaseRows(pool)).toEqual([]);
+    const table = await pool.query(
+      `select c.reloptions, exists (select 1 from information_schema.columns
+         where table_schema = $1 and table_name = 'eda_outbox' and column_name = 'lease_until') as has_lease_until
+       from pg_class c where c.oid = 'eda_outbox'::regclass`,
+      [db.schema.name],
+    );
+    expect(table.rows[0]).toEqual({ reloptions: ['fillfactor=50'], has_lease_until: true });
   });
 });
 
