@@ -71,7 +71,8 @@ export interface SubscribeHandlersOptions {
    * messages are decoded and claimed (dedupe) while `concurrency` handlers run, so the claim's
    * round trip to the idempotency store overlaps other handlers instead of holding a handler
    * slot; the extra messages wait in this process, unavailable to other consumers, until a
-   * slot frees. @default concurrency
+   * slot frees. A dedupe lease starts at the claim, so the wait for a slot counts against the
+   * idempotency `leaseMs`: keep it above that wait plus your slowest handler. @default concurrency
    */
   readonly prefetch?: number;
   /** Where a new consumer group starts. @default 'earliest' */

@@ -4,6 +4,7 @@
 // start, so they wait in a FIFO and a single timer is armed for the oldest call still
 // unanswered. A call that is answered is only marked; the timer skips it when it fires. Each
 // call still fails at its own deadline.
+import { Fifo } from './fifo.js';
 
 /** A call waiting for its answer or its deadline, whichever comes first. */
 export interface Deadline {
@@ -25,31 +26,20 @@ export interface Deadlines {
 }
 
 export function createDeadlines(timeoutMs: number): Deadlines {
-  let queue: Deadline[] = [];
-  let head = 0;
+  const queue = new Fifo<Deadline>();
   let timer: NodeJS.Timeout | undefined;
 
   const fire = () => {
     timer = undefined;
     const now = performance.now();
-    while (head < queue.length) {
-      const next = queue[head]!;
-      if (!next.settled) {
-        if (next.at > now) break;
-        next.expire();
+    for (let next = queue.peek(); next !== undefined; next = queue.peek()) {
+      if (!next.settled && next.at > now) {
+        arm(next.at - now);
+        return;
       }
-      head += 1;
+      queue.shift();
+      if (!next.settled) next.expire();
     }
-    if (head === queue.length) {
-      queue = [];
-      head = 0;
-      return;
-    }
-    if (head > 1024) {
-      queue = queue.slice(head);
-      head = 0;
-    }
-    arm(queue[head]!.at - now);
   };
 
   const arm = (delayMs: number) => {
@@ -64,14 +54,7 @@ export function createDeadlines(timeoutMs: number): Deadlines {
     watch(deadline) {
       // Drop the answered calls at the front now, so that calls made one after another keep the
       // queue at about one entry instead of holding every call until the timer fires.
-      while (head < queue.length && queue[head]!.settled) head += 1;
-      if (head === queue.length) {
-        queue.length = 0;
-        head = 0;
-      } else if (head > 1024 && head * 2 > queue.length) {
-        queue = queue.slice(head);
-        head = 0;
-      }
+      while (queue.peek()?.settled) queue.shift();
       queue.push(deadline);
       if (timer === undefined) arm(timeoutMs);
     },

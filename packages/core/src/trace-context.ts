@@ -2,7 +2,8 @@
 // no OpenTelemetry SDK is installed. When one is, the tracing middleware uses its spans instead.
 import { randomHex } from './random-pool.js';
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+/** A W3C traceparent, version 00: trace id, parent span id, flags. */
+export const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** A new root traceparent (sampled). */
 export function newTraceparent(): string {

@@ -14,13 +14,12 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { describeError } from './errors.js';
-import { childTraceparent, newTraceparent } from './trace-context.js';
+import { childTraceparent, TRACEPARENT } from './trace-context.js';
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const tracer = () => trace.getTracer('@eda/core');
 
 /** The span context a traceparent names, marked remote. */
-export function spanContextOf(traceparent: string | undefined): SpanContext | undefined {
+function spanContextOf(traceparent: string | undefined): SpanContext | undefined {
   const match = traceparent ? TRACEPARENT.exec(traceparent) : null;
   if (!match) return undefined;
   const spanContext: SpanContext = {
@@ -37,19 +36,33 @@ function traceparentOf(spanContext: SpanContext): string {
   return `00-${spanContext.traceId}-${spanContext.spanId}-${spanContext.traceFlags.toString(16).padStart(2, '0')}`;
 }
 
+/**
+ * Runs `fn` in the span `<operation> <destination>`. Without a span of its own (no SDK), the
+ * traceparent given to `fn` is a child of `messageTraceparent`, or a new trace.
+ */
 async function inSpan<T>(
-  name: string,
-  kind: SpanKind,
+  operation: 'create' | 'process',
+  destination: string,
   attributes: Attributes,
   parent: Context,
-  links: SpanContext[],
-  fallbackTraceparent: () => string,
+  link: SpanContext | undefined,
+  messageTraceparent: string | undefined,
   fn: (traceparent: string) => Promise<T>,
 ): Promise<T> {
-  const options = links.length
-    ? { kind, attributes, links: links.map((l) => ({ context: l })) }
-    : { kind, attributes };
-  const span = tracer().startSpan(name, options, parent);
+  const span = tracer().startSpan(
+    `${operation} ${destination}`,
+    {
+      kind: operation === 'create' ? SpanKind.PRODUCER : SpanKind.CONSUMER,
+      attributes: {
+        'messaging.operation.type': operation,
+        'messaging.operation.name': operation,
+        'messaging.destination.name': destination,
+        ...attributes,
+      },
+      ...(link ? { links: [{ context: link }] } : {}),
+    },
+    parent,
+  );
   const own = span.spanContext();
   // A no-op tracer (no SDK) hands back the parent's context: that is no new span, so carry our
   // own child ids. A sampled-out SDK span has ids of its own and is used as it is.
@@ -57,7 +70,7 @@ async function inSpan<T>(
   const traceparent =
     isSpanContextValid(own) && own.spanId !== parentSpanId
       ? traceparentOf(own)
-      : fallbackTraceparent();
+      : childTraceparent(messageTraceparent);
   // Nothing is recorded: skip the context switch, the hot path when no SDK is installed.
   if (!span.isRecording()) return fn(traceparent);
   try {
@@ -83,30 +96,14 @@ export function inProducerSpan<T>(
   handlingTraceparent: string | undefined,
   fn: (traceparent: string) => Promise<T>,
 ): Promise<T> {
-  const active = trace.getSpanContext(context.active());
+  const active = context.active();
+  const activeSpan = trace.getSpanContext(active);
   const fromMessage = spanContextOf(handlingTraceparent);
   const parent =
-    active && isSpanContextValid(active)
-      ? context.active()
-      : fromMessage
-        ? trace.setSpanContext(ROOT_CONTEXT, fromMessage)
-        : context.active();
-  const fallback = () =>
-    handlingTraceparent ? childTraceparent(handlingTraceparent) : newTraceparent();
-  return inSpan(
-    `create ${type}`,
-    SpanKind.PRODUCER,
-    {
-      'messaging.operation.type': 'create',
-      'messaging.operation.name': 'create',
-      'messaging.destination.name': type,
-      ...attributes,
-    },
-    parent,
-    [],
-    fallback,
-    fn,
-  );
+    (activeSpan && isSpanContextValid(activeSpan)) || !fromMessage
+      ? active
+      : trace.setSpanContext(ROOT_CONTEXT, fromMessage);
+  return inSpan('create', type, attributes, parent, undefined, handlingTraceparent, fn);
 }
 
 /**
@@ -121,18 +118,5 @@ export function inConsumerSpan<T>(
 ): Promise<T> {
   const producer = spanContextOf(producerTraceparent);
   const parent = producer ? trace.setSpanContext(ROOT_CONTEXT, producer) : ROOT_CONTEXT;
-  return inSpan(
-    `process ${destination}`,
-    SpanKind.CONSUMER,
-    {
-      'messaging.operation.type': 'process',
-      'messaging.operation.name': 'process',
-      'messaging.destination.name': destination,
-      ...attributes,
-    },
-    parent,
-    producer ? [producer] : [],
-    () => childTraceparent(producerTraceparent),
-    fn,
-  );
+  return inSpan('process', destination, attributes, parent, producer, producerTraceparent, fn);
 }

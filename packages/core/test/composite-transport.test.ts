@@ -31,6 +31,10 @@ describe('composite transport', () => {
     expect(log.broker.topic('thing.happened').partitions.flat()).toHaveLength(1);
     expect(log.broker.topic('thing.do').partitions.flat()).toHaveLength(0);
     expect(queues.broker.topic('thing.happened').partitions.flat()).toHaveLength(0);
+    // The command subscription went to the commands transport (had it gone to the events
+    // transport, send and subscribe could meet there and the handler would still run).
+    expect(queues.broker.queue('thing.do').owner).toBe('b');
+    expect(log.broker.queue('thing.do').owner).toBeUndefined();
     expect(transport.name).toBe('memory+memory');
     await transport.close();
   });

@@ -1,5 +1,5 @@
 // The shared deadline timer and the time limit built on it.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createDeadlines, createTimeLimit, type Deadline } from '../src/deadlines.js';
 
 describe('deadlines', () => {
@@ -30,6 +30,16 @@ describe('deadlines', () => {
     expect(firstAt).toBeGreaterThanOrEqual(39);
     expect(secondAt).toBeGreaterThanOrEqual(59);
     expect(first.settled).toBe(true);
+  });
+
+  it('arms one timer for many calls in flight, not one per call', async () => {
+    const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
+    const limit = createTimeLimit(1000, (what) => new Error(`no answer to ${what}`));
+    const answers = Array.from({ length: 50 }, (_, i) => limit(Promise.resolve(i), `call ${i}`));
+    const timers = setTimeoutSpy.mock.calls.length;
+    setTimeoutSpy.mockRestore();
+    expect(timers).toBe(1);
+    expect(await Promise.all(answers)).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 
   it('time limit: passes answers and errors through, rejects an unanswered promise at its deadline', async () => {

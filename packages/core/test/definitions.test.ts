@@ -124,9 +124,25 @@ describe('definitions', () => {
         }),
       ],
     });
+    // The consumer's upcaster wins over one the definition has for the same version.
+    const V2WithOwn = defineEvent<{ total: number }>({
+      type: 'cart.priced',
+      owner: 'cart',
+      version: 2,
+      upcasters: { 1: () => ({ total: -1 }) },
+    });
+    const audited: number[] = [];
+    await createBus({ service: 'audit', transport }).subscribe({
+      handlers: [
+        on(V2WithOwn, ({ data }) => void audited.push(data.total), {
+          upcasters: { 1: (d) => ({ total: (d as { totalCents: number }).totalCents }) },
+        }),
+      ],
+    });
     await createBus({ service: 'cart', transport }).publish(V1, { totalCents: 1250 });
-    await until(() => seen.length === 1);
+    await until(() => seen.length === 1 && audited.length === 1);
     expect(seen).toEqual([12.5]);
+    expect(audited).toEqual([1250]);
   });
 
   it('routes several types in one subscription; unknown types are dead-lettered or ignored with a count', async () => {

@@ -75,5 +75,10 @@ describe('idempotency step failure policy', () => {
     });
     await createBus({ service: 'clock', transport }).publish(Tick, { n: 1 });
     await until(() => events.some((e) => e.kind === 'lease-lost'));
+    expect(events.find((e) => e.kind === 'lease-lost')).toMatchObject({
+      service: 'slow',
+      subscription: 'slow',
+      message: { type: 'tick' },
+    });
   });
 });

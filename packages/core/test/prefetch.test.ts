@@ -53,6 +53,10 @@ describe('prefetch above concurrency', () => {
     // With 3 handlers blocked, the other 5 prefetched deliveries are claimed and wait.
     await until(() => gates.length === 3 && claims === 8);
     expect(active).toBe(3);
+    // And no more than `prefetch` are taken while every handler slot stays busy.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(claims).toBe(8);
+    expect(active).toBe(3);
     while (handled.length < 40) {
       await until(() => gates.length > 0);
       gates.shift()!();

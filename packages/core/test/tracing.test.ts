@@ -63,9 +63,17 @@ describe('OpenTelemetry spans (with an SDK registered)', () => {
     expect(processPlaced?.links[0]?.context.spanId).toBe(createPlaced!.spanContext().spanId);
     expect(createNext?.parentSpanContext?.spanId).toBe(processPlaced!.spanContext().spanId);
     expect(nextTraceparent).toBe(`00-${traceId}-${createNext!.spanContext().spanId}-01`);
+    expect(createPlaced?.attributes).toMatchObject({
+      'messaging.system': 'memory',
+      'messaging.operation.type': 'create',
+      'messaging.operation.name': 'create',
+      'messaging.destination.name': 'trace.placed',
+    });
+    expect(createPlaced?.links).toEqual([]);
     expect(processPlaced?.attributes).toMatchObject({
       'messaging.system': 'memory',
       'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
       'messaging.consumer.group.name': 'b',
       'messaging.destination.name': 'trace.placed',
     });

@@ -45,7 +45,7 @@ export function dedupeKey(
 
 export function idempotencyStep(
   options: IdempotencyOptions,
-  onLeaseLost: (context: ConsumeContext) => void = () => undefined,
+  onLeaseLost: (context: ConsumeContext) => void,
 ): ConsumeMiddleware {
   const {
     store,

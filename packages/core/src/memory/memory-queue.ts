@@ -2,7 +2,7 @@
 // retries come back after their delay with the delivery count raised, dead-letters are kept
 // with their reason, and a killed consumer's unacked messages are redelivered to others.
 import type { DeliveryOrigin, Disposition } from '../contracts/transport.js';
-import { Fifo } from './fifo.js';
+import { Fifo } from '../fifo.js';
 import type { DeadLetterSink, StoredRecord } from './memory-log.js';
 
 interface QueuedMessage {

@@ -1,6 +1,7 @@
-// A first-in first-out queue with O(1) take from the front. `Array.prototype.shift` copies the
-// whole array once it is large (V8 can only trim small arrays in place), so draining a backlog
-// of n messages that way costs O(n^2): 13 µs per shift at 20,000 waiting messages here.
+// A first-in first-out queue with O(1) take from the front, for the in-memory queue and the
+// shared deadlines. `Array.prototype.shift` copies the whole array once it is large (V8 can only
+// trim small arrays in place), so draining a backlog of n messages that way costs O(n^2): 13 µs
+// per shift at 20,000 waiting messages here.
 
 export class Fifo<T> {
   private items: T[] = [];
@@ -12,6 +13,11 @@ export class Fifo<T> {
 
   push(item: T): void {
     this.items.push(item);
+  }
+
+  /** The oldest item, left in place; undefined when empty. */
+  peek(): T | undefined {
+    return this.head === this.items.length ? undefined : this.items[this.head];
   }
 
   /** Takes the oldest item; undefined when empty. */
