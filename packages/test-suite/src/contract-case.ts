@@ -1,6 +1,7 @@
 // What every contract suite shares: a case names the capabilities it needs, runs in a fresh
 // environment that is always cleaned up, and is registered with vitest as one test, visibly
 // skipped when the adapter lacks what it needs.
+import { abortableSleep as pause } from '@eda/core';
 import { describe, it } from 'vitest';
 
 /** One named check of a contract, runnable on its own or through a `describe...Contract` function. */
@@ -43,87 +44,87 @@ export interface CaseScope {
   defer(step: () => unknown): void;
 }
 
+/** What every suite's setup gives: the claimed capabilities, the declared hooks and fresh environments. */
+export interface ContractSetup<TEnvironment> extends ContractTiming {
+  /** Capability flags, each `true` or `false`. */
+  readonly capabilities: object;
+  /** The optional environment hooks `createEnvironment` provides. @default [] */
+  readonly hooks?: readonly string[];
+  createEnvironment(): Promise<TEnvironment>;
+}
+
 /** A suite as the generic registration needs it. */
 export interface ContractSuite<
-  TSetup extends ContractTiming,
+  TSetup extends ContractSetup<TEnvironment>,
+  TEnvironment extends { cleanup(): Promise<void> },
   TContext,
   TRequirement extends string,
 > {
-  /** Such as `transport contract`. */
-  readonly title: string;
+  /** What the suite holds to its contract, such as `transport`: named in titles and skip reasons. */
+  readonly subject: string;
+  /** The requirements that are environment hooks (declared in `setup.hooks`); every other one is a capability flag. */
+  readonly hooks: readonly TRequirement[];
   readonly cases: Readonly<Record<string, ContractCase<TContext, TRequirement>>>;
-  /** Why `setup` cannot satisfy `requirement`, or undefined when it can. */
-  missing(setup: TSetup, requirement: TRequirement): string | undefined;
-  /** Runs one case in a fresh environment. */
-  run(testCase: ContractCase<TContext, TRequirement>, setup: TSetup): Promise<void>;
+  /** Builds what a case runs with over a fresh environment. */
+  createContext(setup: TSetup, environment: TEnvironment, scope: CaseScope): TContext;
 }
 
 /** The idle timeout of a setup. */
 export const DEFAULT_IDLE_MS = 3000;
 
 /** The first requirement of `testCase` that `setup` lacks, as a reason, or undefined. */
-export function missingRequirement<
-  TSetup extends ContractTiming,
+function missingRequirement<
+  TSetup extends ContractSetup<TEnvironment>,
+  TEnvironment extends { cleanup(): Promise<void> },
   TContext,
   TRequirement extends string,
 >(
-  suite: ContractSuite<TSetup, TContext, TRequirement>,
+  suite: ContractSuite<TSetup, TEnvironment, TContext, TRequirement>,
   setup: TSetup,
   testCase: ContractCase<TContext, TRequirement>,
 ): string | undefined {
+  const capabilities = setup.capabilities as Readonly<Record<string, boolean>>;
   for (const requirement of testCase.requires) {
-    const reason = suite.missing(setup, requirement);
-    if (reason) return reason;
+    if (suite.hooks.includes(requirement)) {
+      if (!setup.hooks?.includes(requirement)) return `environment has no ${requirement} hook`;
+    } else if (!capabilities[requirement]) {
+      return `${suite.subject} has no ${requirement} capability`;
+    }
   }
   return undefined;
 }
 
 /**
- * Throws when `testCase` needs something `setup` lacks: a case run directly must not pass by
- * doing nothing.
- */
-export function assertRunnable<
-  TSetup extends ContractTiming,
-  TContext,
-  TRequirement extends string,
->(
-  suite: ContractSuite<TSetup, TContext, TRequirement>,
-  setup: TSetup,
-  testCase: ContractCase<TContext, TRequirement>,
-): void {
-  const reason = missingRequirement(suite, setup, testCase);
-  if (reason) throw new Error(`Case "${testCase.name}" cannot run: ${reason}.`);
-}
-
-/**
- * Runs one case of `suite` directly: refuses a case the setup cannot satisfy, then runs it in a
- * fresh environment (see `withEnvironment`) with the context `createContext` builds.
+ * Runs one case of `suite` directly: refuses a case the setup cannot satisfy (a case run
+ * directly must not pass by doing nothing), then runs it in a fresh environment (see
+ * `withEnvironment`) with the context the suite builds.
  */
 export async function runContractCase<
-  TSetup extends ContractTiming,
+  TSetup extends ContractSetup<TEnvironment>,
   TEnvironment extends { cleanup(): Promise<void> },
   TContext,
   TRequirement extends string,
 >(
-  suite: ContractSuite<TSetup, TContext, TRequirement>,
-  setup: TSetup & { createEnvironment(): Promise<TEnvironment> },
+  suite: ContractSuite<TSetup, TEnvironment, TContext, TRequirement>,
+  setup: TSetup,
   testCase: ContractCase<TContext, TRequirement>,
-  createContext: (setup: TSetup, environment: TEnvironment, scope: CaseScope) => TContext,
 ): Promise<void> {
-  assertRunnable(suite, setup, testCase);
+  const reason = missingRequirement(suite, setup, testCase);
+  if (reason) throw new Error(`Case "${testCase.name}" cannot run: ${reason}.`);
   await withEnvironment(
     () => setup.createEnvironment(),
-    (environment, scope) => testCase.run(createContext(setup, environment, scope)),
+    (environment, scope) => testCase.run(suite.createContext(setup, environment, scope)),
   );
 }
 
 /** Registers a `describe` block with one vitest test per case of `suite`. */
 export function describeContract<
-  TSetup extends ContractTiming,
+  TSetup extends ContractSetup<TEnvironment>,
+  TEnvironment extends { cleanup(): Promise<void> },
   TContext,
   TRequirement extends string,
 >(
-  suite: ContractSuite<TSetup, TContext, TRequirement>,
+  suite: ContractSuite<TSetup, TEnvironment, TContext, TRequirement>,
   name: string,
   setup: TSetup,
   options: ContractOptions = {},
@@ -132,18 +133,18 @@ export function describeContract<
   for (const id of Object.keys(expected)) {
     if (!Object.hasOwn(suite.cases, id)) {
       throw new Error(
-        `expectedFailures names "${id}", which is not a case of the ${suite.title}; its cases are: ${Object.keys(suite.cases).join(', ')}.`,
+        `expectedFailures names "${id}", which is not a case of the ${suite.subject} contract; its cases are: ${Object.keys(suite.cases).join(', ')}.`,
       );
     }
   }
-  describe(`${suite.title}: ${name}`, () => {
+  describe(`${suite.subject} contract: ${name}`, () => {
     for (const [id, testCase] of Object.entries(suite.cases)) {
       const reason = missingRequirement(suite, setup, testCase);
       if (reason) {
         it.skip(`[skipped: ${reason}] ${testCase.name}`, () => undefined);
         continue;
       }
-      const run = () => suite.run(testCase, setup);
+      const run = () => runContractCase(suite, setup, testCase);
       const failure = expected[id];
       if (failure !== undefined)
         it.fails(`[expected to fail: ${failure}] ${testCase.name}`, run, setup.timeoutMs);
@@ -151,8 +152,6 @@ export function describeContract<
     }
   });
 }
-
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** How long one clean-up step may take before it is abandoned and reported. */
 const CLEANUP_STEP_MS = 15_000;
@@ -173,7 +172,7 @@ function bounded(step: () => unknown): Promise<unknown> {
  * deferred steps and the environment's `cleanup`. A failing body wins over clean-up errors; a
  * clean-up error alone fails the run, because a leak breaks the next case.
  */
-export async function withEnvironment<TEnvironment extends { cleanup(): Promise<void> }>(
+async function withEnvironment<TEnvironment extends { cleanup(): Promise<void> }>(
   create: () => Promise<TEnvironment>,
   body: (environment: TEnvironment, scope: CaseScope) => Promise<void>,
   setupAttempts = 3,

@@ -1,5 +1,6 @@
 // Waiting without total sleeps: a wait fails only when nothing has happened for `idleMs`, so a
 // slow but moving broker passes and a stuck one fails fast.
+import { abortableSleep as pause } from '@eda/core';
 
 /** Options of `waitFor`. */
 export interface WaitForOptions {
@@ -26,8 +27,6 @@ export class WaitTimeoutError extends Error {
     this.name = 'WaitTimeoutError';
   }
 }
-
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Resolves once `condition` holds. Rejects with `WaitTimeoutError` after `idleMs` without the

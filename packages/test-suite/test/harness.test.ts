@@ -4,6 +4,9 @@ import { describe, expect, it } from 'vitest';
 import {
   createInbox,
   describeTransportContract,
+  idempotencyStoreCases,
+  outboxStoreCases,
+  runIdempotencyStoreCase,
   runOutboxStoreCase,
   runTransportCase,
   type TransportContractSetup,
@@ -11,7 +14,11 @@ import {
   WaitTimeoutError,
   waitFor,
 } from '../src/index.js';
-import { memoryOutboxSetup, memoryTransportSetup } from './memory-setups.js';
+import {
+  memoryIdempotencySetup,
+  memoryOutboxSetup,
+  memoryTransportSetup,
+} from './memory-setups.js';
 
 describe('waitFor', () => {
   it('resolves as soon as the condition holds', async () => {
@@ -55,6 +62,14 @@ describe('requirements and claims', () => {
     await expect(runTransportCase(transportCases.eventKillClient, noHooks)).rejects.toThrow(
       /cannot run: environment has no killClient hook/,
     );
+    // The store suites share the check: hooks and capabilities are told apart the same way.
+    const outboxWithoutHooks = { ...memoryOutboxSetup(), hooks: [] };
+    await expect(
+      runOutboxStoreCase(outboxStoreCases.concurrentRelays, outboxWithoutHooks),
+    ).rejects.toThrow(/cannot run: environment has no otherStore hook/);
+    await expect(
+      runIdempotencyStoreCase(idempotencyStoreCases.restart, memoryIdempotencySetup()),
+    ).rejects.toThrow(/cannot run: idempotency store has no persistent capability/);
   });
 
   it('fails a case when the connected transport reports other capabilities than the setup claims', async () => {

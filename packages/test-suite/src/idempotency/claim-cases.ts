@@ -1,13 +1,12 @@
 // Idempotency cases on the store itself: exclusive claims, completion, release, leases,
 // retention, the version guard and batched claims.
-import type { ClaimResult, IdempotencyStore } from '@eda/core';
+import { type ClaimResult, type IdempotencyStore, abortableSleep as pause } from '@eda/core';
 import { expect } from 'vitest';
 import { waitFor } from '../wait-for.js';
 import type { IdempotencyCase } from './idempotency-setup.js';
 
 const LEASE = 30_000;
 const RETENTION = 60_000;
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function tokenOf(result: ClaimResult | undefined, what: string): string {
   if (result?.status !== 'claimed')

@@ -48,19 +48,14 @@ function createContext(
 /** The idempotency store suite for the generic registration. */
 export const idempotencyStoreSuite: ContractSuite<
   IdempotencyContractSetup,
+  IdempotencyEnvironment,
   IdempotencyCaseContext,
   IdempotencyRequirement
 > = {
-  title: 'idempotency store contract',
+  subject: 'idempotency store',
+  hooks: ['restart'],
   cases: idempotencyStoreCases,
-  missing(setup, requirement) {
-    if (requirement === 'restart')
-      return setup.hooks?.includes(requirement) ? undefined : 'environment has no restart hook';
-    return setup.capabilities[requirement]
-      ? undefined
-      : `idempotency store has no ${requirement} capability`;
-  },
-  run: (testCase, setup) => runIdempotencyStoreCase(testCase, setup),
+  createContext,
 };
 
 /** Runs one idempotency store case in a fresh environment and cleans it up; rejects when the store breaks the contract. */
@@ -68,7 +63,7 @@ export async function runIdempotencyStoreCase(
   testCase: IdempotencyCase,
   setup: IdempotencyContractSetup,
 ): Promise<void> {
-  await runContractCase(idempotencyStoreSuite, setup, testCase, createContext);
+  await runContractCase(idempotencyStoreSuite, setup, testCase);
 }
 
 /**

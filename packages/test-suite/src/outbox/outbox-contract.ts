@@ -99,19 +99,14 @@ function createContext(
 /** The outbox store suite for the generic registration. */
 export const outboxStoreSuite: ContractSuite<
   OutboxContractSetup<unknown>,
+  OutboxEnvironment<unknown>,
   OutboxCaseContext,
   OutboxRequirement
 > = {
-  title: 'outbox store contract',
+  subject: 'outbox store',
+  hooks: ['otherStore'],
   cases: outboxStoreCases,
-  missing(setup, requirement) {
-    if (requirement === 'otherStore')
-      return setup.hooks?.includes(requirement) ? undefined : 'environment has no otherStore hook';
-    return setup.capabilities[requirement]
-      ? undefined
-      : `outbox store has no ${requirement} capability`;
-  },
-  run: (testCase, setup) => runOutboxStoreCase(testCase, setup),
+  createContext,
 };
 
 /** Runs one outbox store case in a fresh environment and cleans it up; rejects when the store breaks the contract. */
@@ -119,8 +114,7 @@ export async function runOutboxStoreCase<TTransaction>(
   testCase: OutboxCase,
   setup: OutboxContractSetup<TTransaction>,
 ): Promise<void> {
-  const generic = setup as OutboxContractSetup<unknown>;
-  await runContractCase(outboxStoreSuite, generic, testCase, createContext);
+  await runContractCase(outboxStoreSuite, setup as OutboxContractSetup<unknown>, testCase);
 }
 
 /**

@@ -37,14 +37,14 @@ function createContext(
 /** The payload store suite for the generic registration. */
 export const payloadStoreSuite: ContractSuite<
   PayloadContractSetup,
+  PayloadEnvironment,
   PayloadCaseContext,
   PayloadRequirement
 > = {
-  title: 'payload store contract',
+  subject: 'payload store',
+  hooks: [],
   cases: payloadStoreCases,
-  missing: (setup, requirement) =>
-    setup.capabilities[requirement] ? undefined : `payload store has no ${requirement} capability`,
-  run: (testCase, setup) => runPayloadStoreCase(testCase, setup),
+  createContext,
 };
 
 /** Runs one payload store case in a fresh environment and cleans it up; rejects when the store breaks the contract. */
@@ -52,7 +52,7 @@ export async function runPayloadStoreCase(
   testCase: PayloadCase,
   setup: PayloadContractSetup,
 ): Promise<void> {
-  await runContractCase(payloadStoreSuite, setup, testCase, createContext);
+  await runContractCase(payloadStoreSuite, setup, testCase);
 }
 
 /**

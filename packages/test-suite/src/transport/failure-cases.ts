@@ -28,12 +28,10 @@ export function redeliveryCase(kind: MessageKind): TransportCase {
       const client = await context.connect();
       const channel = createChannel<Numbered>(context, kind, 'redelivery');
       const producer = context.bus({ service: channel.producer, transport: client });
-      const events = createInbox<BusEvent>();
       const consumer = context.bus({
         service: channel.consumer,
         transport: client,
         retry: { immediateRetries: 0, maxDeliveries: 5, initialDelayMs: 50, jitter: 0 },
-        observers: [events.push],
       });
       const handled = createInbox<Seen>();
       let calls = 0;

@@ -1,6 +1,6 @@
 // Transport cases about clients and brokers going away: close and reopen, a client killed
 // mid-message, a broker restarted mid-stream. Nothing may be lost.
-import { type MessageKind, on, type Transport } from '@eda/core';
+import { type MessageKind, on, abortableSleep as pause, type Transport } from '@eda/core';
 import { expect } from 'vitest';
 import { createDeferred } from '../deferred.js';
 import { createInbox } from '../inbox.js';
@@ -11,12 +11,10 @@ import {
   describeMissing,
   expectEachOnce,
   type Numbered,
+  range,
   type Seen,
 } from './delivery-cases.js';
 import type { TransportCase, TransportCaseContext } from './transport-setup.js';
-
-const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Emits, retrying a rejected emit a few times (set-up: a broker that just restarted may refuse once). */
 async function emitWithRetry(send: () => Promise<void>): Promise<void> {

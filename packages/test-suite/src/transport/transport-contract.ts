@@ -23,16 +23,6 @@ import type {
   TransportRequirement,
 } from './transport-setup.js';
 
-const HOOKS: readonly TransportHook[] = [
-  'killClient',
-  'restartBroker',
-  'connectWithSharedDestination',
-];
-
-function isHook(requirement: TransportRequirement): requirement is TransportHook {
-  return (HOOKS as readonly string[]).includes(requirement);
-}
-
 function createContext(
   setup: TransportContractSetup,
   environment: TransportEnvironment,
@@ -116,21 +106,14 @@ function createContext(
 /** The transport suite for the generic registration. */
 export const transportSuite: ContractSuite<
   TransportContractSetup,
+  TransportEnvironment,
   TransportCaseContext,
   TransportRequirement
 > = {
-  title: 'transport contract',
+  subject: 'transport',
+  hooks: ['killClient', 'restartBroker', 'connectWithSharedDestination'],
   cases: transportCases,
-  missing(setup, requirement) {
-    if (isHook(requirement))
-      return setup.hooks?.includes(requirement)
-        ? undefined
-        : `environment has no ${requirement} hook`;
-    return setup.capabilities[requirement]
-      ? undefined
-      : `transport has no ${requirement} capability`;
-  },
-  run: (testCase, setup) => runTransportCase(testCase, setup),
+  createContext,
 };
 
 /**
@@ -141,7 +124,7 @@ export async function runTransportCase(
   testCase: TransportCase,
   setup: TransportContractSetup,
 ): Promise<void> {
-  await runContractCase(transportSuite, setup, testCase, createContext);
+  await runContractCase(transportSuite, setup, testCase);
 }
 
 /**
