@@ -20,9 +20,21 @@ export function claimFunctionSignature(name: string): string {
   return `${name}(integer,bigint)`;
 }
 
-/** What a claim returns of each row. */
-const RETURNS =
-  'returns table (seq text, txid text, payload bytea, headers jsonb, attempts integer)';
+/**
+ * The head of a claim function, up to its `declare` section (which the caller may extend): the
+ * signature `claimFunctionSignature` checks, what a claim returns of each row, its settings (see
+ * `claimFunctionsSql`) and its clock `claim_now`.
+ */
+function claimFunctionHead(name: string): string {
+  return `create or replace function ${name}(claim_limit integer, lease_ms bigint)
+returns table (seq text, txid text, payload bytea, headers jsonb, attempts integer)
+language plpgsql volatile
+set jit = off
+as $claim$
+#variable_conflict use_column
+declare
+  claim_now timestamptz;`;
+}
 
 /** The returned columns, from a relation `r` with the outbox's column names. */
 const returned = (r: string) =>
@@ -201,14 +213,7 @@ export function claimFunctionsSql(t: TableName): string {
   const table = t.qualified;
   const leases = leaseObjects(t).table;
   const key = advisoryLockKey(table, 'claim');
-  return `create or replace function ${lease}(claim_limit integer, lease_ms bigint)
-${RETURNS}
-language plpgsql volatile
-set jit = off
-as $claim$
-#variable_conflict use_column
-declare
-  claim_now timestamptz;
+  return `${claimFunctionHead(lease)}
 begin
   perform set_config('synchronous_commit', 'off', true);
   perform pg_advisory_xact_lock(${key});
@@ -223,14 +228,7 @@ begin
   return query ${leaseBatchSql(leases, exactPickSql(table, leases, PICKED, ''))};
 end
 $claim$;
-create or replace function ${lock}(claim_limit integer, lease_ms bigint)
-${RETURNS}
-language plpgsql volatile
-set jit = off
-as $claim$
-#variable_conflict use_column
-declare
-  claim_now timestamptz;
+${claimFunctionHead(lock)}
   bound_txid xid8;
   bound_seq bigint;
 begin

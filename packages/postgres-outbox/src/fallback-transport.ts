@@ -3,6 +3,7 @@
 // The caller's publish then succeeds: the messages are durable in PostgreSQL.
 import {
   ConfigurationError,
+  createTimeLimit,
   EdaError,
   type OutboxStore,
   type OutgoingMessage,
@@ -29,19 +30,6 @@ export interface FallbackTransportOptions {
   readonly timeoutMs?: number;
   /** Told about every direct publish that failed and was written to the outbox. @default none */
   readonly onFallback?: (error: unknown, messages: readonly OutgoingMessage[]) => void;
-}
-
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new UnavailableError(`${what} did not complete within ${timeoutMs} ms.`)),
-      timeoutMs,
-    );
-  });
-  // The late promise's rejection, if any, is already reported through the fallback.
-  promise.catch(() => undefined);
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Errors that a fallback cannot fix (bad options, a missing capability): raised as they are. */
@@ -73,6 +61,13 @@ export function createFallbackTransport(options: FallbackTransportOptions): Tran
     );
   }
 
+  // One shared timer for every direct publish (core's), instead of a timer per publish. A late
+  // answer is ignored: its failure, if any, is already reported through the fallback.
+  const withTimeout = createTimeLimit(
+    timeoutMs,
+    (what) => new UnavailableError(`${what} did not complete within ${timeoutMs} ms.`),
+  );
+
   const deliver = async (
     kind: 'publish' | 'send',
     messages: readonly OutgoingMessage[],
@@ -81,7 +76,6 @@ export function createFallbackTransport(options: FallbackTransportOptions): Tran
     try {
       await withTimeout(
         kind === 'publish' ? transport.publish(messages) : transport.send(messages),
-        timeoutMs,
         `${transport.name} ${kind}`,
       );
       return;

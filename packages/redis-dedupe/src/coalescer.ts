@@ -5,14 +5,12 @@
 
 /** Options of `createCoalescer`. */
 export interface CoalescerOptions<TItem, TResult> {
-  /** Largest number of items sent in one call; a full group is sent at once. */
-  readonly maxBatchSize: number;
   /**
-   * A group holding this many items is sent at once instead of at the end of the window, so the
-   * server starts on a burst's first items while the caller still produces the rest.
-   * @default maxBatchSize
+   * Largest number of items sent in one call: a group holding this many items is sent at once
+   * instead of at the end of the window (so a small value lets the server start on a burst's
+   * first items while the caller still produces the rest).
    */
-  readonly sendAt?: number;
+  readonly maxBatchSize: number;
   /** How long to gather after the first item: 0 means until the end of this event-loop turn. */
   readonly windowMs: number;
   /**
@@ -42,7 +40,6 @@ export function createCoalescer<TItem, TResult>(
   options: CoalescerOptions<TItem, TResult>,
 ): Coalescer<TItem, TResult> {
   const { maxBatchSize, windowMs, flush, splitInto = 1, minSplit = 8 } = options;
-  const sendAt = Math.min(options.sendAt ?? maxBatchSize, maxBatchSize);
   let groups = new Map<string, Waiting<TItem, TResult>[]>();
   let scheduled = false;
 
@@ -104,7 +101,7 @@ export function createCoalescer<TItem, TResult>(
           groups.set(group, waiting);
         }
         waiting.push({ item, resolve, reject });
-        if (waiting.length >= sendAt) {
+        if (waiting.length >= maxBatchSize) {
           groups.delete(group);
           sendSplit(group, waiting);
         } else {

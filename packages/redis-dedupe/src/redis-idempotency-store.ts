@@ -325,18 +325,19 @@ export function createRedisIdempotencyStore(
   const groupOf = (durationMs: number, tag: string) => `${durationMs}\u0000${tag}`;
   const durationOf = (group: string) => Number(group.slice(0, group.indexOf('\u0000')));
 
-  const claimCoalescer = createCoalescer<ClaimItem, ClaimResult>({
-    maxBatchSize,
-    sendAt,
+  // Claims and completions are gathered alike: a consumer's group is sent once sendAt calls
+  // (at most maxBatchSize) are waiting, else at the end of the window.
+  const coalescing = {
+    maxBatchSize: Math.min(sendAt, maxBatchSize),
     windowMs: batchWindowMs,
     splitInto: splitBatches,
+  };
+  const claimCoalescer = createCoalescer<ClaimItem, ClaimResult>({
+    ...coalescing,
     flush: (group, items) => claimGroup(durationOf(group), items),
   });
   const completeCoalescer = createCoalescer<CompleteItem, boolean>({
-    maxBatchSize,
-    sendAt,
-    windowMs: batchWindowMs,
-    splitInto: splitBatches,
+    ...coalescing,
     flush: (group, items) => completeGroup(durationOf(group), items),
   });
 

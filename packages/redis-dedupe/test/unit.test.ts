@@ -141,6 +141,14 @@ describe('coalescing', () => {
       ['eda:dedupe:{a}:3'],
       ['eda:dedupe:{b}:1'],
     ]);
+    // Coalesced claims: a group is sent as soon as it is full, sendAt (32 by default) being
+    // capped at maxBatchSize.
+    calls.length = 0;
+    const claimed = await Promise.all(
+      ['a:4', 'a:5', 'a:6', 'a:7', 'a:8'].map((key) => store.claim(key, { leaseMs: 1000 })),
+    );
+    expect(claimed.every((r) => r.status === 'claimed')).toBe(true);
+    expect(calls.map((c) => c.keys.length)).toEqual([2, 2, 1]);
   });
 
   it('splits a batch into splitBatches calls of at least 8 keys, results in order', async () => {

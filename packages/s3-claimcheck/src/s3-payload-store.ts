@@ -109,6 +109,16 @@ export function createS3PayloadStore(options: S3PayloadStoreOptions): S3PayloadS
       : { SSECustomerKeyMD5: encryption.SSECustomerKeyMD5 }),
   };
 
+  // A multipart upload; lib-storage reads the body part by part, so at most about
+  // queueSize + 1 parts are held in memory, and a body smaller than one part becomes one PUT.
+  const upload = (key: string, body: Uint8Array | Readable, contentType: string) =>
+    new Upload({
+      client,
+      params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...encryption },
+      partSize: partSizeBytes,
+      queueSize,
+    }).done();
+
   const putBytes = async (bytes: Uint8Array, key: string, contentType: string) => {
     const digest = createHash('sha256').update(bytes).digest();
     try {
@@ -125,18 +135,7 @@ export function createS3PayloadStore(options: S3PayloadStoreOptions): S3PayloadS
           }),
         );
       } else {
-        await new Upload({
-          client,
-          params: {
-            Bucket: bucket,
-            Key: key,
-            Body: bytes,
-            ContentType: contentType,
-            ...encryption,
-          },
-          partSize: partSizeBytes,
-          queueSize,
-        }).done();
+        await upload(key, bytes, contentType);
       }
     } catch (error) {
       throw putError(error, bucket, key);
@@ -173,20 +172,7 @@ export function createS3PayloadStore(options: S3PayloadStoreOptions): S3PayloadS
       }
     }
     try {
-      // lib-storage reads the stream part by part, so at most about queueSize + 1 parts are
-      // held in memory; a payload smaller than one part becomes a single PUT.
-      await new Upload({
-        client,
-        params: {
-          Bucket: bucket,
-          Key: key,
-          Body: Readable.from(metered(), { objectMode: false }),
-          ContentType: contentType,
-          ...encryption,
-        },
-        partSize: partSizeBytes,
-        queueSize,
-      }).done();
+      await upload(key, Readable.from(metered(), { objectMode: false }), contentType);
     } catch (error) {
       if (sourceFailed) throw sourceError;
       throw putError(error, bucket, key);

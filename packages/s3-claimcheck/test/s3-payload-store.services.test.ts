@@ -69,10 +69,22 @@ describe('S3 payload store: round trips', () => {
   });
 
   it('uploads a byte array above the multipart threshold in parts and reads it back intact', async () => {
-    const f = await fixture({ multipartThresholdBytes: 5 * MIB, partSizeBytes: 5 * MIB });
+    const client = createS3Client();
+    const commands: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        commands.push(context.commandName ?? '');
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordCommands' },
+    );
+    const f = await fixture({ client, multipartThresholdBytes: 5 * MIB, partSizeBytes: 5 * MIB });
     const data = Buffer.concat([...Array.from({ length: 12 }, (_, i) => Buffer.alloc(MIB, i))]);
     const ref = await f.store.put(data, { contentType: 'application/octet-stream' });
     expect(ref.size).toBe(12 * MIB);
+    // 12 MiB in parts of 5 MiB: three parts, not one PUT.
+    expect(commands.filter((c) => c === 'UploadPartCommand')).toHaveLength(3);
+    expect(commands).not.toContain('PutObjectCommand');
     const back = await objectBytes(f, ref.key);
     expect(back.equals(data)).toBe(true);
     expect(Buffer.from(await f.store.get(ref)).equals(data)).toBe(true);
