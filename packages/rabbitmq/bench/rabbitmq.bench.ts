@@ -1,10 +1,8 @@
 // Benchmark: @eda/rabbitmq against raw amqplib in the same run, alternating, on the local broker.
 //   1. publish with confirms, a window of 200 outstanding confirms, 1 KiB messages;
 //   2. consume with manual ack, prefetch 200.
-// Writes bench/results/rabbitmq.json at the repository root and prints a table.
+// Writes bench/results/rabbitmq.json at the repository root and prints a table (shared format).
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { OutgoingMessage } from '@eda/core';
 import {
   type Channel,
@@ -13,6 +11,7 @@ import {
   connect,
   type Options,
 } from 'amqplib';
+import { type BenchResult, summarize, writeResults } from '../../../bench/write-results.js';
 import { createRabbitMqTransport, type RabbitMqTransport } from '../src/index.js';
 import { toPublishOptions } from '../src/message-mapping.js';
 
@@ -89,12 +88,6 @@ interface Sample {
   ours: number[];
   baseline: number[];
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 async function timed(work: () => Promise<void>): Promise<number> {
   const start = performance.now();
@@ -185,26 +178,26 @@ async function benchConsume(transport: RabbitMqTransport, admin: ChannelModel): 
   return sample;
 }
 
-function entry(name: string, sample: Sample, params: Record<string, unknown>) {
-  const ours = median(sample.ours);
-  const baseline = median(sample.baseline);
+function entry(name: string, sample: Sample, params: Record<string, unknown>): BenchResult {
+  const ours = summarize(sample.ours);
+  const baseline = summarize(sample.baseline);
   return {
     name,
     unit: 'msg/s',
-    ours: Math.round(ours),
-    baseline: Math.round(baseline),
+    ours: Math.round(ours.median),
+    baseline: Math.round(baseline.median),
     baselineName: 'amqplib 2.3.1',
-    ratio: Number((ours / baseline).toFixed(3)),
+    ratio: Number((ours.median / baseline.median).toFixed(3)),
     params: {
       ...params,
       messages: MESSAGES,
       bytes: BYTES,
       runs: RUNS,
       queueType: 'quorum',
-      oursMin: Math.round(Math.min(...sample.ours)),
-      oursMax: Math.round(Math.max(...sample.ours)),
-      baselineMin: Math.round(Math.min(...sample.baseline)),
-      baselineMax: Math.round(Math.max(...sample.baseline)),
+      oursMin: Math.round(ours.min),
+      oursMax: Math.round(ours.max),
+      baselineMin: Math.round(baseline.min),
+      baselineMax: Math.round(baseline.max),
     },
   };
 }
@@ -233,20 +226,7 @@ try {
       target: 0.85,
     }),
   ];
-  const file = fileURLToPath(new URL('../../../bench/results/rabbitmq.json', import.meta.url));
-  mkdirSync(fileURLToPath(new URL('../../../bench/results/', import.meta.url)), {
-    recursive: true,
-  });
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(
-    `| measurement | ours (msg/s) | amqplib (msg/s) | ratio | ours min-max | amqplib min-max |`,
-  );
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const r of results)
-    console.log(
-      `| ${r.name} | ${r.ours} | ${r.baseline} | ${r.ratio} | ${r.params.oursMin}-${r.params.oursMax} | ${r.params.baselineMin}-${r.params.baselineMax} |`,
-    );
-  console.log(`written to ${file}`);
+  writeResults('rabbitmq', results);
 } finally {
   await transport.close();
   const channel = await admin.createChannel();

@@ -1,5 +1,6 @@
 // Reconnect timing: exponential backoff with jitter (waits use core's abortableSleep, which ends
 // early on close).
+import { abortableSleep } from '@eda/core';
 
 /** Delays between reconnect attempts. */
 export interface BackoffOptions {
@@ -13,6 +14,9 @@ export interface BackoffOptions {
   readonly jitter?: number;
 }
 
+/** A connection or channel that stayed up at least this long resets the backoff. */
+const STABLE_MS = 1000;
+
 /** The delay before reconnect attempt `attempt` (0-based). */
 export function backoffDelay(options: Required<BackoffOptions>, attempt: number): number {
   const base = Math.min(
@@ -20,4 +24,21 @@ export function backoffDelay(options: Required<BackoffOptions>, attempt: number)
     options.initialDelayMs * options.multiplier ** Math.min(attempt, 30),
   );
   return Math.round(base * (1 - options.jitter + Math.random() * options.jitter));
+}
+
+/**
+ * Called when a connection or channel opened at `openedAt` has ended: one that stayed up long
+ * enough reopens at once with the backoff reset; a short-lived one waits the backoff of
+ * `attempt` first (or until `signal` aborts).
+ * @returns the attempt number of the next reopen.
+ */
+export async function backoffAfterLoss(
+  options: Required<BackoffOptions>,
+  openedAt: number,
+  attempt: number,
+  signal: AbortSignal,
+): Promise<number> {
+  if (Date.now() - openedAt >= STABLE_MS) return 0;
+  await abortableSleep(backoffDelay(options, attempt), signal);
+  return attempt + 1;
 }

@@ -1,9 +1,9 @@
 // Publishing with broker confirms: a window of outstanding confirms on one confirm channel,
 // `mandatory` returns turned into errors, a deadline per publish, and publishes whose confirm
 // never came (channel or connection lost) sent again on the next channel until their deadline.
-import { abortableSleep, ClosedError, EncodeError, UnavailableError } from '@eda/core';
+import { ClosedError, EncodeError, UnavailableError } from '@eda/core';
 import type { ConfirmChannel, Message, Options } from 'amqplib';
-import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { type BackoffOptions, backoffAfterLoss } from './backoff.js';
 import type { ConnectionKeeper } from './connection-keeper.js';
 import { UnroutableMessageError } from './errors.js';
 
@@ -35,8 +35,6 @@ export interface ConfirmPublisherOptions {
   readonly prepare: (channel: ConfirmChannel) => Promise<void>;
   readonly onError: (error: unknown) => void;
 }
-
-const STABLE_MS = 1000;
 
 export class ConfirmPublisher {
   private channel: ConfirmChannel | undefined;
@@ -131,8 +129,7 @@ export class ConfirmPublisher {
         await channel?.close().catch(() => undefined);
       }
       if (this.channel === channel) this.channel = undefined;
-      if (Date.now() - openedAt >= STABLE_MS) attempt = 0;
-      else await abortableSleep(backoffDelay(this.options.backoff, attempt++), this.stop.signal);
+      attempt = await backoffAfterLoss(this.options.backoff, openedAt, attempt, this.stop.signal);
     }
   }
 

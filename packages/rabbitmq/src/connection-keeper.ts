@@ -2,11 +2,8 @@
 // after a loss, and hands the current connection to whoever waits for it.
 import { abortableSleep, ClosedError, UnavailableError } from '@eda/core';
 import type { ChannelModel } from 'amqplib';
-import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { type BackoffOptions, backoffAfterLoss, backoffDelay } from './backoff.js';
 import type { ConnectionPurpose } from './options.js';
-
-/** A connection that has to stay up longer than this resets the backoff. */
-const STABLE_MS = 1000;
 
 interface Waiter {
   resolve(connection: ChannelModel): void;
@@ -125,8 +122,7 @@ export class ConnectionKeeper {
           { cause: this.lastError },
         ),
       );
-      if (Date.now() - openedAt >= STABLE_MS) attempt = 0;
-      else await abortableSleep(backoffDelay(this.backoff, attempt++), this.stop.signal);
+      attempt = await backoffAfterLoss(this.backoff, openedAt, attempt, this.stop.signal);
     }
   }
 }

@@ -7,6 +7,8 @@ import type { ConsumeMessage, Options } from 'amqplib';
 
 /** Header prefix of envelope attributes. */
 export const ATTRIBUTE_PREFIX = 'cloudEvents_';
+/** Lower-cased once here rather than for every header of every delivery. */
+const ATTRIBUTE_PREFIX_LOWER = ATTRIBUTE_PREFIX.toLowerCase();
 /** Deliveries this message had before the current copy was published (delayed retries). */
 export const ATTEMPT_HEADER = 'x-eda-attempt';
 /** Why the last delivery was retried. */
@@ -82,7 +84,7 @@ export function toDelivery(message: ConsumeMessage, destination: string): Delive
   const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
   const text: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (!name.toLowerCase().startsWith(ATTRIBUTE_PREFIX.toLowerCase())) continue;
+    if (!name.toLowerCase().startsWith(ATTRIBUTE_PREFIX_LOWER)) continue;
     const value_ = headerText(value);
     if (value_ !== undefined) text[name] = value_;
   }

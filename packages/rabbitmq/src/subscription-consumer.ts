@@ -3,7 +3,6 @@
 // After a channel or connection loss it re-declares its topology and consumes again; deliveries
 // still being handled then are not acked (the broker redelivers them).
 import {
-  abortableSleep,
   type ConfigurationError,
   type Delivery,
   type DeliveryHandler,
@@ -13,7 +12,7 @@ import {
   UnavailableError,
 } from '@eda/core';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { type BackoffOptions, backoffAfterLoss } from './backoff.js';
 import type { ConfirmPublisher, PublishRequest } from './confirm-publisher.js';
 import type { ConnectionKeeper } from './connection-keeper.js';
 import { ATTEMPT_HEADER, copyOptions, RETRY_REASON_HEADER, toDelivery } from './message-mapping.js';
@@ -50,8 +49,6 @@ interface Received {
   readonly queue: string;
   readonly message: ConsumeMessage;
 }
-
-const STABLE_MS = 1000;
 
 function isPreconditionFailed(error: unknown): error is Error {
   return (error as { code?: unknown } | undefined)?.code === 406;
@@ -167,8 +164,7 @@ export class SubscriptionConsumer {
       // The broker requeues the unacked messages of a closed channel; local copies are stale.
       this.buffered.length = 0;
       if (this.stopping) return;
-      if (Date.now() - openedAt >= STABLE_MS) attempt = 0;
-      else await abortableSleep(backoffDelay(this.options.backoff, attempt++), this.stop.signal);
+      attempt = await backoffAfterLoss(this.options.backoff, openedAt, attempt, this.stop.signal);
     }
   }
 

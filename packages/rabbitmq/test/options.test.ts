@@ -2,6 +2,7 @@
 import { ConfigurationError, UnavailableError } from '@eda/core';
 import type { ConsumeMessage } from 'amqplib';
 import { describe, expect, it } from 'vitest';
+import { backoffAfterLoss } from '../src/backoff.js';
 import { createRabbitMqTransport, rabbitMqCapabilities } from '../src/index.js';
 import { copyOptions, toDelivery, toPublishOptions } from '../src/message-mapping.js';
 import { delayBucketFor } from '../src/topology.js';
@@ -100,7 +101,13 @@ describe('message mapping', () => {
   it('reads attributes back, whatever the header value type', () => {
     const delivery = toDelivery(
       received(
-        { cloudEvents_id: Buffer.from('id-1'), cloudEvents_version: 3, other: 'x' },
+        {
+          cloudEvents_id: Buffer.from('id-1'),
+          cloudEvents_version: 3,
+          // Header names are matched case-insensitively, as core's binary mode does.
+          CLOUDEVENTS_subject: 's-1',
+          other: 'x',
+        },
         false,
         'application/json',
       ),
@@ -109,6 +116,7 @@ describe('message mapping', () => {
     expect(delivery.attributes).toEqual({
       id: 'id-1',
       version: '3',
+      subject: 's-1',
       datacontenttype: 'application/json',
     });
     expect(delivery.origin).toEqual({ destination: 'q' });
@@ -148,5 +156,18 @@ describe('delay buckets', () => {
     expect(delayBucketFor(buckets, 101)).toBe(1000);
     expect(delayBucketFor(buckets, 4000)).toBe(5000);
     expect(delayBucketFor(buckets, 60_000)).toBe(5000);
+  });
+});
+
+describe('reconnect backoff', () => {
+  it('reopens at once after a stable connection, and backs off after a short-lived one', async () => {
+    const backoff = { initialDelayMs: 20, maxDelayMs: 40, multiplier: 2, jitter: 0 };
+    const signal = new AbortController().signal;
+    let started = Date.now();
+    expect(await backoffAfterLoss(backoff, started - 5000, 4, signal)).toBe(0);
+    expect(Date.now() - started).toBeLessThan(20);
+    started = Date.now();
+    expect(await backoffAfterLoss(backoff, started, 4, signal)).toBe(5);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(35);
   });
 });
