@@ -12,7 +12,6 @@ import {
   defineEvent,
   on,
   toBinaryHeaders,
-  uuidv7,
 } from '@eda/core';
 import type { EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
 import { median } from '../../../bench/write-results.js';
@@ -22,6 +21,7 @@ import { BINARY_MODE, bodyOf, readRecordHeaders } from '../src/record-mapping.js
 import type { RecordWriter } from '../src/record-writer.js';
 import { Slots } from '../src/slots.js';
 import type { SubscriptionContext } from '../src/subscription-context.js';
+import { benchBody, benchEvent, rawEachBatch } from './bench-kit.js';
 
 const rounds = Number(process.argv[2] ?? 7);
 const BATCHES = 30;
@@ -40,22 +40,10 @@ function makeBatch(base: number): KafkaMessage[] {
     at += b.length;
     return out;
   };
-  const body = new Uint8Array(1024).map((_, i) => (i % 4 === 0 ? (Math.random() * 256) | 0 : 97));
+  const body = benchBody(1024);
   return Array.from({ length: PER_BATCH }, (_, i) => {
     const key = `k${(base + i) % 100}`;
-    const strings = toBinaryHeaders(
-      {
-        id: uuidv7(),
-        type,
-        source: 'bench',
-        specversion: '1.0',
-        kind: 'event',
-        datacontenttype: 'application/octet-stream',
-        time: new Date().toISOString(),
-        partitionkey: key,
-      },
-      BINARY_MODE,
-    );
+    const strings = toBinaryHeaders(benchEvent(type, key, body).attributes, BINARY_MODE);
     // kafkajs builds the headers object by spreading one header at a time (same object shapes).
     const headers = Object.entries(strings).reduce<IHeaders>(
       // biome-ignore lint/performance/noAccumulatingSpread: reproduces kafkajs's header decoder
@@ -145,18 +133,9 @@ const raw = async () => {
   const count1 = async () => {
     handled += 1;
   };
-  for (let b = 0; b < BATCHES; b++) {
-    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary } = payloadOf(
-      batches[b]!,
-      b % 3,
-    );
-    for (const message of batch.messages) {
-      await count1();
-      resolveOffset(message.offset);
-    }
-    await commitOffsetsIfNecessary();
-    await heartbeat();
-  }
+  // The same loop as the broker benchmarks' raw side.
+  const loop = rawEachBatch(count1);
+  for (let b = 0; b < BATCHES; b++) await loop(payloadOf(batches[b]!, b % 3));
 };
 
 const only = process.env.ONLY;

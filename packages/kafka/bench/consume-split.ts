@@ -11,8 +11,15 @@ import { Kafka, logLevel } from 'kafkajs';
 import { median } from '../../../bench/write-results.js';
 import { createKafkaTransport } from '../src/index.js';
 import { readRecordHeaders } from '../src/record-mapping.js';
+import {
+  brokers,
+  deleteByPrefix,
+  fillTopic,
+  rawEachBatch,
+  sleep,
+  startRawConsumer,
+} from './bench-kit.js';
 
-const brokers = (process.env.EDA_KAFKA_BROKERS || '127.0.0.1:9092').split(',');
 const modes = (process.argv[2] ?? 'raw,ours,bus').split(',');
 const rounds = Number(process.argv[3] ?? 5);
 const count = Number(process.argv[4] ?? 20_000);
@@ -20,34 +27,8 @@ const prefix = `eda-split-${Date.now().toString(36)}.`;
 const type = 'bench.consume';
 const kafka = new Kafka({ clientId: 'eda-split', brokers, logLevel: logLevel.NOTHING });
 const ack: Disposition = { type: 'ack' };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const cpuPerRecord: number[] = [];
 const Consumed = defineEvent<Uint8Array>({ type, owner: 'bench' });
-
-async function fill(): Promise<string> {
-  const transport = createKafkaTransport({ kafka, topicPrefix: prefix, topics: { partitions: 3 } });
-  const body = new Uint8Array(1024);
-  for (let i = 0; i < body.length; i++) body[i] = i % 4 === 0 ? (Math.random() * 256) | 0 : 97;
-  for (let start = 0; start < count; start += 500) {
-    await transport.publish(
-      Array.from({ length: Math.min(500, count - start) }, (_, i) => ({
-        attributes: {
-          id: uuidv7(),
-          type,
-          source: 'bench',
-          specversion: '1.0',
-          kind: 'event' as const,
-          datacontenttype: 'application/octet-stream',
-          time: new Date().toISOString(),
-          partitionkey: `k${(start + i) % 100}`,
-        },
-        body,
-      })),
-    );
-  }
-  await transport.close();
-  return `${prefix}${type}`;
-}
 
 async function timed(start: (tick: () => void) => Promise<() => Promise<void>>): Promise<number> {
   let handled = 0;
@@ -73,35 +54,13 @@ async function timed(start: (tick: () => void) => Promise<() => Promise<void>>):
 
 const runners: Record<string, (topic: string) => Promise<number>> = {
   raw: (topic) =>
-    timed(async (tick) => {
-      const consumer = kafka.consumer({
-        groupId: `${prefix}raw-${uuidv7()}`,
-        maxWaitTimeInMs: 1000,
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await consumer.run({
-        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
-          for (const message of batch.messages) {
-            await tick();
-            resolveOffset(message.offset);
-          }
-          await commitOffsetsIfNecessary();
-          await heartbeat();
-        },
-      });
-      return () => consumer.disconnect();
-    }),
+    timed((tick) =>
+      startRawConsumer(kafka, `${prefix}raw`, topic, { eachBatch: rawEachBatch(tick) }),
+    ),
   // The raw loop with the transport's consumer settings: several partitions at once, manual commits.
   rawcfg: (topic) =>
-    timed(async (tick) => {
-      const consumer = kafka.consumer({
-        groupId: `${prefix}rawcfg-${uuidv7()}`,
-        maxWaitTimeInMs: 1000,
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await consumer.run({
+    timed((tick) =>
+      startRawConsumer(kafka, `${prefix}rawcfg`, topic, {
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: 8,
@@ -115,31 +74,18 @@ const runners: Record<string, (topic: string) => Promise<number>> = {
             topics: [{ topic, partitions: [{ partition: batch.partition, offset: next }] }],
           });
         },
-      });
-      return () => consumer.disconnect();
-    }),
+      }),
+    ),
   // The raw loop plus the header read the transport does per record (attributes for core).
   rawhdr: (topic) =>
-    timed(async (tick) => {
-      const consumer = kafka.consumer({
-        groupId: `${prefix}rawhdr-${uuidv7()}`,
-        maxWaitTimeInMs: 1000,
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await consumer.run({
-        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
-          for (const message of batch.messages) {
-            if (readRecordHeaders(message.headers).bytes < 0) throw new Error('unreachable');
-            await tick();
-            resolveOffset(message.offset);
-          }
-          await commitOffsetsIfNecessary();
-          await heartbeat();
-        },
-      });
-      return () => consumer.disconnect();
-    }),
+    timed((tick) =>
+      startRawConsumer(kafka, `${prefix}rawhdr`, topic, {
+        eachBatch: rawEachBatch((message) => {
+          if (readRecordHeaders(message.headers).bytes < 0) throw new Error('unreachable');
+          tick();
+        }),
+      }),
+    ),
   ours: () =>
     timed(async (tick) => {
       const transport = createKafkaTransport({ kafka, topicPrefix: prefix });
@@ -170,7 +116,7 @@ const runners: Record<string, (topic: string) => Promise<number>> = {
 const admin = kafka.admin();
 await admin.connect();
 try {
-  const topic = await fill();
+  const topic = await fillTopic(kafka, prefix, type, count, 100, 3);
   const samples: Record<string, number[]> = {};
   const cpuSamples: Record<string, number[]> = {};
   for (const mode of modes) await runners[mode]!(topic); // warm-up
@@ -202,10 +148,6 @@ try {
     );
   }
 } finally {
-  const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-  if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
-  const { groups } = await admin.listGroups();
-  const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
-  if (ours.length) await admin.deleteGroups(ours).catch(() => undefined);
+  await deleteByPrefix(admin, prefix);
   await admin.disconnect();
 }

@@ -1,42 +1,27 @@
 // Benchmarks of @eda/kafka against raw kafkajs on the same broker, in the same run, alternating:
 // publish throughput, consume-to-handler throughput, and a slow handler on one partition with
 // per-key concurrency against sequential eachMessage. Writes bench/results/kafka.json.
-import { type Disposition, type OutgoingMessage, uuidv7 } from '@eda/core';
+import { type Disposition, uuidv7 } from '@eda/core';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { type BenchResult, summarize, writeResults } from '../../../bench/write-results.js';
 import { createKafkaTransport } from '../src/index.js';
 import { BINARY_MODE } from '../src/record-mapping.js';
+import {
+  benchBody,
+  benchEvent,
+  brokers,
+  deleteByPrefix,
+  fillTopic,
+  rawEachBatch,
+  sleep,
+  startRawConsumer,
+} from './bench-kit.js';
 
-const brokers = (process.env.EDA_KAFKA_BROKERS || '127.0.0.1:9092').split(',');
 const ROUNDS = 5;
 const prefix = `eda-bench-${Date.now().toString(36)}.`;
 const kafka = new Kafka({ clientId: 'eda-bench', brokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
 const ack: Disposition = { type: 'ack' };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function payload(size: number): Uint8Array {
-  // Partly random bytes, so compression (off here) would not flatter either side.
-  const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = i % 4 === 0 ? (Math.random() * 256) | 0 : 97;
-  return bytes;
-}
-
-function outgoing(type: string, key: string, body: Uint8Array): OutgoingMessage {
-  return {
-    attributes: {
-      id: uuidv7(),
-      type,
-      source: 'bench',
-      specversion: '1.0',
-      kind: 'event',
-      datacontenttype: 'application/octet-stream',
-      time: new Date().toISOString(),
-      partitionkey: key,
-    },
-    body,
-  };
-}
 
 /** Runs warm-up then alternating rounds; returns the samples of each side. */
 async function alternate(
@@ -86,7 +71,7 @@ async function benchPublish(): Promise<BenchResult> {
   const topic = `${prefix}${type}`;
   const batches = 100;
   const batchSize = 100;
-  const body = payload(1024);
+  const body = benchBody(1024);
   const transport = createKafkaTransport({ kafka, topicPrefix: prefix, topics: { partitions: 3 } });
   await transport.ensureTopics([topic]);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -96,7 +81,7 @@ async function benchPublish(): Promise<BenchResult> {
     const started = performance.now();
     for (let b = 0; b < batches; b++) {
       await transport.publish(
-        Array.from({ length: batchSize }, (_, i) => outgoing(type, `k${i}`, body)),
+        Array.from({ length: batchSize }, (_, i) => benchEvent(type, `k${i}`, body)),
       );
     }
     return (batches * batchSize) / ((performance.now() - started) / 1000);
@@ -140,26 +125,6 @@ async function benchPublish(): Promise<BenchResult> {
   );
 }
 
-/** Fills a topic with `count` records of `keys` keys through the transport. */
-async function fill(
-  type: string,
-  count: number,
-  keys: number,
-  partitions: number,
-): Promise<string> {
-  const transport = createKafkaTransport({ kafka, topicPrefix: prefix, topics: { partitions } });
-  const body = payload(1024);
-  for (let start = 0; start < count; start += 500) {
-    await transport.publish(
-      Array.from({ length: Math.min(500, count - start) }, (_, i) =>
-        outgoing(type, `k${(start + i) % keys}`, body),
-      ),
-    );
-  }
-  await transport.close();
-  return `${prefix}${type}`;
-}
-
 /** Consumes `count` records with a fresh group; msg/s from the first handled record to the last. */
 async function oursConsume(
   type: string,
@@ -192,9 +157,6 @@ async function rawConsume(
   mode: 'eachBatch' | 'eachMessage',
   handle: () => Promise<void> | void,
 ): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `${prefix}raw-${uuidv7()}`, maxWaitTimeInMs: 1000 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let handled = 0;
   let first = 0;
   let last = 0;
@@ -204,29 +166,21 @@ async function rawConsume(
     handled += 1;
     last = performance.now();
   };
-  await consumer.run(
-    mode === 'eachMessage'
-      ? { eachMessage: count1 }
-      : {
-          eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
-            for (const message of batch.messages) {
-              await count1();
-              resolveOffset(message.offset);
-            }
-            await commitOffsetsIfNecessary();
-            await heartbeat();
-          },
-        },
+  const stop = await startRawConsumer(
+    kafka,
+    `${prefix}raw`,
+    topic,
+    mode === 'eachMessage' ? { eachMessage: count1 } : { eachBatch: rawEachBatch(count1) },
   );
   while (handled < count) await sleep(5);
-  await consumer.disconnect();
+  await stop();
   return (count - 1) / ((last - first) / 1000);
 }
 
 async function benchConsume(): Promise<BenchResult> {
   const type = 'bench.consume';
   const count = 20_000;
-  const topic = await fill(type, count, 100, 3);
+  const topic = await fillTopic(kafka, prefix, type, count, 100, 3);
   const samples = await alternate(
     () => oursConsume(type, count, 1, () => undefined),
     () => rawConsume(topic, count, 'eachBatch', () => undefined),
@@ -242,8 +196,8 @@ async function benchConsume(): Promise<BenchResult> {
 async function benchSlowHandler(): Promise<BenchResult> {
   const type = 'bench.slow';
   const count = 1000;
-  const topic = await fill(type, count, 100, 1);
-  const wait = () => sleep(5) as Promise<unknown> as Promise<void>;
+  const topic = await fillTopic(kafka, prefix, type, count, 100, 1);
+  const wait = () => sleep(5);
   const samples = await alternate(
     () => oursConsume(type, count, 100, wait),
     () => rawConsume(topic, count, 'eachMessage', wait),
@@ -266,11 +220,7 @@ async function main() {
       console.log(`${results.at(-1)!.name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
   } finally {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length) await admin.deleteTopics({ topics }).catch(() => undefined);
-    const { groups } = await admin.listGroups();
-    const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
-    if (ours.length) await admin.deleteGroups(ours).catch(() => undefined);
+    await deleteByPrefix(admin, prefix);
     await admin.disconnect();
   }
   writeResults('kafka', results);

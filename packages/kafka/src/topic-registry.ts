@@ -38,11 +38,6 @@ export class TopicRegistry {
     await Promise.all(wanted.map((topic) => this.creating.get(topic) ?? Promise.resolve()));
   }
 
-  /** Forgets a topic (after it was deleted). */
-  forget(topic: string): void {
-    this.known.delete(topic);
-  }
-
   private async create(topics: readonly string[], spec: TopicSpec): Promise<void> {
     // Right after a topic is created (or a broker restarted) metadata requests can answer
     // "unknown topic" for a while; kafkajs's own leader wait gives up on that, so the whole

@@ -2,27 +2,15 @@
 // mid-batch, and members joining and leaving under load. Each waits for real recovery.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type Delivery, type Disposition, type OutgoingMessage, uuidv7 } from '@eda/core';
+import type { Delivery } from '@eda/core';
 import { kafkaBrokers, kafkaMajors, restartKafka } from '@eda/test-services';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KafkaSubscription } from '../src/index.js';
-import { type Namespace, namespace, sleep, until } from './helpers.js';
+import { ack, jsonMessage, type Namespace, namespace, sleep, until } from './helpers.js';
 
-const ack: Disposition = { type: 'ack' };
-
-function event(type: string, key: string, n: number): OutgoingMessage {
-  return {
-    attributes: {
-      id: uuidv7(),
-      type,
-      source: 'test',
-      specversion: '1.0',
-      kind: 'event',
-      partitionkey: key,
-    },
-    body: new TextEncoder().encode(JSON.stringify({ key, n })),
-  };
-}
+/** The `n`th record of `key`: per-key order is checked on `n`. */
+const event = (type: string, key: string, n: number) =>
+  jsonMessage(type, { key, n }, { partitionkey: key });
 
 const dataOf = (d: Delivery) =>
   JSON.parse(new TextDecoder().decode(d.body)) as { key: string; n: number };

@@ -1,6 +1,6 @@
 // Shared set-up of the services tests: a transport on a unique topic prefix per test (deleted
 // afterwards), polling with an idle timeout, and a reader for dead-letter topics.
-import { type Transport, uuidv7 } from '@eda/core';
+import { type Disposition, type OutgoingMessage, type Transport, uuidv7 } from '@eda/core';
 import { type KafkaMajor, kafkaBrokers, uniqueName } from '@eda/test-services';
 import { Kafka, logLevel } from 'kafkajs';
 import {
@@ -9,6 +9,28 @@ import {
   type KafkaTransportOptions,
 } from '../src/index.js';
 import { headerStrings } from '../src/record-mapping.js';
+
+export const ack: Disposition = { type: 'ack' };
+
+/** An event whose body is `data` as JSON; `extra` adds or replaces attributes. */
+export function jsonMessage(
+  type: string,
+  data: unknown,
+  extra: Record<string, string> = {},
+): OutgoingMessage {
+  return {
+    attributes: {
+      id: uuidv7(),
+      type,
+      source: 'test',
+      specversion: '1.0',
+      kind: 'event',
+      datacontenttype: 'application/json',
+      ...extra,
+    },
+    body: new TextEncoder().encode(JSON.stringify(data)),
+  };
+}
 
 /** Consumer settings that make rebalances and failure detection quick in tests. */
 export const fastConsumer = {

@@ -5,35 +5,16 @@ import {
   createBus,
   DEAD_LETTER_HEADERS,
   type Delivery,
-  type Disposition,
   defineCommand,
   defineEvent,
   type OutgoingMessage,
   on,
   readDeadLetterReason,
-  uuidv7,
 } from '@eda/core';
 import { kafkaMajors } from '@eda/test-services';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BODY_DROPPED_HEADER, RETRY_HEADERS } from '../src/index.js';
-import { type Namespace, namespace, sleep, until } from './helpers.js';
-
-const ack: Disposition = { type: 'ack' };
-
-function message(type: string, data: unknown, extra: Record<string, string> = {}): OutgoingMessage {
-  return {
-    attributes: {
-      id: uuidv7(),
-      type,
-      source: 'test',
-      specversion: '1.0',
-      kind: 'event',
-      datacontenttype: 'application/json',
-      ...extra,
-    },
-    body: new TextEncoder().encode(JSON.stringify(data)),
-  };
-}
+import { ack, jsonMessage, type Namespace, namespace, sleep, until } from './helpers.js';
 
 describe.each(kafkaMajors)('Kafka %i.x transport', (major) => {
   let ns: Namespace;
@@ -79,7 +60,7 @@ describe.each(kafkaMajors)('Kafka %i.x transport', (major) => {
     const perKey = 25;
     const messages = [];
     for (let n = 0; n < perKey; n++)
-      for (const key of keys) messages.push(message(type, { key, n }, { partitionkey: key }));
+      for (const key of keys) messages.push(jsonMessage(type, { key, n }, { partitionkey: key }));
     await transport.publish(messages);
 
     const seen = new Map<string, number[]>();
@@ -116,8 +97,8 @@ describe.each(kafkaMajors)('Kafka %i.x transport', (major) => {
     const transport = ns.transport();
     expect(transport.capabilities.commands).toBe(false);
     const command = {
-      ...message('ship.order', {}),
-      attributes: { ...message('ship.order', {}).attributes, kind: 'command' as const },
+      ...jsonMessage('ship.order', {}),
+      attributes: { ...jsonMessage('ship.order', {}).attributes, kind: 'command' as const },
     };
     await expect(transport.send([command])).rejects.toThrow(CapabilityError);
     await expect(transport.send([command])).rejects.toThrow(/@eda\/rabbitmq/);
@@ -221,7 +202,7 @@ describe.each(kafkaMajors)('Kafka %i.x transport', (major) => {
 
     const producer = ns.kafka.producer();
     await producer.connect();
-    const good = message(type, { v: 1 });
+    const good = jsonMessage(type, { v: 1 });
     const header = (m: OutgoingMessage) => ({
       ce_id: m.attributes.id,
       ce_type: type,
@@ -281,7 +262,7 @@ describe.each(kafkaMajors)('Kafka %i.x transport', (major) => {
     const type = 'job.queued';
     const topic = transport.topicFor(type);
     const group = ns.group();
-    await transport.publish([message(type, { n: 1 })]);
+    await transport.publish([jsonMessage(type, { n: 1 })]);
     const attempts: number[] = [];
     const first = await transport.subscribe(
       { name: group, kind: 'event', types: [type] },
@@ -322,7 +303,7 @@ describe.each(kafkaMajors)('Kafka %i.x transport', (major) => {
         return { type: 'retry', delayMs: 300 * d.attempt, reason: `smtp busy ${d.attempt}` };
       return ack;
     });
-    const sent = message(type, { to: 'a@b' }, { partitionkey: 'a' });
+    const sent = jsonMessage(type, { to: 'a@b' }, { partitionkey: 'a' });
     const started = Date.now();
     await transport.publish([sent]);
     await until(
@@ -348,8 +329,8 @@ describe.each(kafkaMajors)('Kafka %i.x transport', (major) => {
     const type = 'price.changed';
     const topic = transport.topicFor(type);
     await transport.publish([
-      message(type, { n: 0 }, { partitionkey: 'a' }),
-      message(type, { n: 1 }, { partitionkey: 'b' }),
+      jsonMessage(type, { n: 0 }, { partitionkey: 'a' }),
+      jsonMessage(type, { n: 1 }, { partitionkey: 'b' }),
     ]);
     const group = ns.group();
     const got: number[] = [];
@@ -364,7 +345,7 @@ describe.each(kafkaMajors)('Kafka %i.x transport', (major) => {
     await sleep(1000);
     const middle = Date.now();
     await sleep(50);
-    await transport.publish([message(type, { n: 2 }, { partitionkey: 'a' })]);
+    await transport.publish([jsonMessage(type, { n: 2 }, { partitionkey: 'a' })]);
     await until(() => got.length === 1);
     await sleep(300);
     expect(got).toEqual([2]);
@@ -403,7 +384,7 @@ describe.each(kafkaMajors)('Kafka %i.x transport', (major) => {
     const type = 'doc.indexed';
     const group = ns.group();
     await transport.publish(
-      Array.from({ length: 30 }, (_, n) => message(type, { n }, { partitionkey: `k${n % 5}` })),
+      Array.from({ length: 30 }, (_, n) => jsonMessage(type, { n }, { partitionkey: `k${n % 5}` })),
     );
     const done: number[] = [];
     let started = 0;
