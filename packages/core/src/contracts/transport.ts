@@ -76,7 +76,17 @@ export interface DeadLetterReason {
 /** How a delivery is settled. Anything but `ack` keeps the message. */
 export type Disposition =
   | { readonly type: 'ack' }
-  | { readonly type: 'retry'; readonly delayMs: number; readonly reason: string }
+  | {
+      readonly type: 'retry';
+      readonly delayMs: number;
+      readonly reason: string;
+      /**
+       * The message was not processed for a reason outside it (another consumer holds its
+       * dedupe claim): the redelivery after `delayMs` keeps the same `attempt`, so waiting does
+       * not spend the retry budget. Every transport with `delayedRetry` honours it.
+       */
+      readonly deferred?: boolean;
+    }
   | { readonly type: 'dead-letter'; readonly reason: DeadLetterReason };
 
 /**
