@@ -24,6 +24,7 @@ import {
 import { ackingTransport } from './broken/acking-transport.js';
 import { cursorOutboxStore } from './broken/cursor-outbox-store.js';
 import { droppingTransport } from './broken/dropping-transport.js';
+import { expiringIdempotencyStore } from './broken/expiring-idempotency-store.js';
 import { racyIdempotencyStore } from './broken/racy-idempotency-store.js';
 import { redeliveringTransport } from './broken/redelivering-transport.js';
 import { reorderingTransport } from './broken/reordering-transport.js';
@@ -181,6 +182,28 @@ describe('broken idempotency store', () => {
     [
       { id: 'parallelClaims', testCase: idempotencyStoreCases.parallelClaims, failure: /winners/ },
       { id: 'claimMany', testCase: idempotencyStoreCases.claimMany, failure: /winners of/ },
+    ],
+  );
+  const expiring: IdempotencyContractSetup = {
+    ...memoryIdempotencySetup(),
+    createEnvironment: async () => ({ store: expiringIdempotencyStore(), async cleanup() {} }),
+  };
+  describeVariant<IdempotencyCase, IdempotencyContractSetup>(
+    'discards a completion that arrives after its lease expired, although nobody took over',
+    expiring,
+    memoryIdempotencySetup(),
+    runIdempotencyStoreCase,
+    [
+      {
+        id: 'lateCompletion',
+        testCase: idempotencyStoreCases.lateCompletion,
+        failure: /nobody else having claimed the key/,
+      },
+      {
+        id: 'lateVersionCompletion',
+        testCase: idempotencyStoreCases.lateVersionCompletion,
+        failure: /nobody else having claimed the key/,
+      },
     ],
   );
 });

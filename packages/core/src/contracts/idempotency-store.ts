@@ -49,8 +49,10 @@ export interface IdempotencyStore {
   ): Promise<ClaimResult[]>;
   /**
    * Marks the claim done and keeps the key for `retentionMs`. With a version claim, records the
-   * version as applied. Does nothing if `token` no longer holds the claim (its lease expired and
-   * another consumer took it): returns false then.
+   * version as applied. A completion that arrives after the lease expired is still recorded when
+   * nobody claimed the key in between (the handler did its work once; dropping the completion
+   * would let a later duplicate run it again). Does nothing and returns false only when another
+   * claim took the key over (a real takeover: the side effect may have happened twice).
    */
   complete(
     key: string,
