@@ -148,6 +148,7 @@ export {
 export { EncodeError, type MessageOptions } from './publisher/prepare-message.js';
 export {
   createRetryPolicy,
+  deferredDelay,
   dispositionForFailure,
   type RetryPolicy,
   type RetryPolicyOptions,

@@ -23,6 +23,7 @@ import {
 } from '../src/index.js';
 import { ackingTransport } from './broken/acking-transport.js';
 import { cursorOutboxStore } from './broken/cursor-outbox-store.js';
+import { deferralCountingTransport } from './broken/deferral-counting-transport.js';
 import { droppingTransport } from './broken/dropping-transport.js';
 import { expiringIdempotencyStore } from './broken/expiring-idempotency-store.js';
 import { racyIdempotencyStore } from './broken/racy-idempotency-store.js';
@@ -107,6 +108,18 @@ describe('broken transports', () => {
       id: 'eventPerKeyOrder',
       testCase: transportCases.eventPerKeyOrder,
       failure: /each key's sequence as handled/,
+    },
+  ]);
+  transportVariant('counts deferred retries as deliveries', deferralCountingTransport, [
+    {
+      id: 'eventDeferredRetry',
+      testCase: transportCases.eventDeferredRetry,
+      failure: /a deferred wait keeps the attempt/,
+    },
+    {
+      id: 'commandDeferredRetry',
+      testCase: transportCases.commandDeferredRetry,
+      failure: /a deferred wait keeps the attempt/,
     },
   ]);
   transportVariant(

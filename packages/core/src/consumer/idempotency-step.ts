@@ -43,6 +43,14 @@ export function dedupeKey(
   return { key: `${subscription}:entity:${envelope.source}:${entity}`, version: envelope.version };
 }
 
+/**
+ * The wait before an in-progress message is tried again: the lease time left plus up to 20%
+ * jitter, so the copies of a burst held by one dead consumer do not all come back at once.
+ */
+export function inProgressDelay(leaseLeftMs: number): number {
+  return Math.max(1, Math.ceil(leaseLeftMs * (1 + Math.random() * 0.2)));
+}
+
 export function idempotencyStep(
   options: IdempotencyOptions,
   onLeaseLost: (context: ConsumeContext) => void,
@@ -83,10 +91,15 @@ export function idempotencyStep(
       case 'stale':
         context.outcome = 'stale';
         return;
-      case 'in-progress':
+      case 'in-progress': {
+        // Wait until the holder's lease can have run out (a dead holder's claim frees itself
+        // then), not by the retry backoff: this wait must not spend the delivery budget.
+        const retryAfterMs = inProgressDelay(claim.retryAfterMs ?? leaseMs);
         throw new InProgressError(
-          `Message ${context.envelope!.id} is being handled by another consumer of "${context.subscription}"; retrying later.`,
+          `Message ${context.envelope!.id} is being handled by another consumer of "${context.subscription}"; trying again in ${retryAfterMs} ms, when its claim can have expired.`,
+          { retryAfterMs },
         );
+      }
     }
     try {
       await next();

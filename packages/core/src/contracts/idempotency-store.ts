@@ -27,8 +27,12 @@ export interface ClaimOptions {
 /** The outcome of a claim. */
 export type ClaimResult =
   | { readonly status: 'claimed'; readonly token: string }
-  /** Another consumer holds an unexpired claim: try again later. */
-  | { readonly status: 'in-progress' }
+  /**
+   * Another consumer holds an unexpired claim: try again later. `retryAfterMs` is the time left
+   * on that claim's lease, when the store knows it (the consumer waits that long, else its full
+   * `leaseMs`, before it tries again).
+   */
+  | { readonly status: 'in-progress'; readonly retryAfterMs?: number }
   /** Already completed within the retention window: skip the side effect. */
   | { readonly status: 'done' }
   /** The version is not newer than the last applied one: skip. */

@@ -45,7 +45,8 @@ export function createInMemoryIdempotencyStore(
     ) {
       return { status: 'stale', appliedVersion: entry.appliedVersion };
     }
-    if (entry?.state === 'in-progress') return { status: 'in-progress' };
+    if (entry?.state === 'in-progress')
+      return { status: 'in-progress', retryAfterMs: Math.max(0, entry.expiresAt - now()) };
     if (entry?.state === 'done' && version === undefined) return { status: 'done' };
     const token = randomUUID();
     entries.set(key, {

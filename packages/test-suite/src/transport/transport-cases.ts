@@ -1,5 +1,7 @@
 // Every case of the transport contract, by id. Kind-neutral cases exist once per kind, so
 // topics and queues are both held to them.
+
+import { deferredRetryCase } from './deferred-cases.js';
 import {
   binaryDataCase,
   competingConsumersCase,
@@ -41,6 +43,8 @@ export const transportCases = {
   commandRedelivery: redeliveryCase('command'),
   eventDeliveryCount: deliveryCountCase('event'),
   commandDeliveryCount: deliveryCountCase('command'),
+  eventDeferredRetry: deferredRetryCase('event'),
+  commandDeferredRetry: deferredRetryCase('command'),
   eventPoison: poisonCase('event'),
   commandPoison: poisonCase('command'),
   eventUndecodable: undecodableCase('event'),
