@@ -91,6 +91,7 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js';
+export { handlerEmitId } from './handler-emit-id.js';
 export { uuidv7 } from './ids.js';
 export {
   createInMemoryBroker,
@@ -120,7 +121,12 @@ export {
   type InMemoryTransportOptions,
   inMemoryCapabilities,
 } from './memory/memory-transport.js';
-export { currentMessageContext, type MessageContext } from './message-context.js';
+export {
+  currentMessageContext,
+  type HeldMessage,
+  type MessageContext,
+  type OutgoingBuffer,
+} from './message-context.js';
 export {
   type CommandDefinition,
   type DefinitionOptions,
