@@ -21,6 +21,7 @@ import {
   unhandledTypeCase,
 } from './failure-cases.js';
 import { commandOwnershipCase } from './ownership-cases.js';
+import { partialFlushCase } from './partial-flush-cases.js';
 import { closeAndReopenCase, killClientCase, restartBrokerCase } from './resilience-cases.js';
 import type { TransportCase } from './transport-setup.js';
 
@@ -51,6 +52,7 @@ export const transportCases = {
   commandUndecodable: undecodableCase('command'),
   unhandledType: unhandledTypeCase,
   failedHandlerEmitsNothing: failedHandlerEmitsNothingCase,
+  partialFlush: partialFlushCase,
   commandOwnership: commandOwnershipCase,
   eventCloseAndReopen: closeAndReopenCase('event'),
   commandCloseAndReopen: closeAndReopenCase('command'),
