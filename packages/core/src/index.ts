@@ -73,6 +73,8 @@ export {
   ENVELOPE_ATTRIBUTE_NAMES,
   type Envelope,
   type EnvelopeAttributes,
+  isEntityVersion,
+  MAX_ENTITY_VERSION,
   type MessageKind,
   parseAttributes,
 } from './envelope.js';
