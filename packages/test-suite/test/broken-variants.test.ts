@@ -24,8 +24,10 @@ import {
 import { ackingTransport } from './broken/acking-transport.js';
 import { cursorOutboxStore } from './broken/cursor-outbox-store.js';
 import { deferralCountingTransport } from './broken/deferral-counting-transport.js';
+import { detouringTransport } from './broken/detouring-transport.js';
 import { droppingTransport } from './broken/dropping-transport.js';
 import { expiringIdempotencyStore } from './broken/expiring-idempotency-store.js';
+import { forgetfulCloseTransport } from './broken/forgetful-close-transport.js';
 import { racyIdempotencyStore } from './broken/racy-idempotency-store.js';
 import { redeliveringTransport } from './broken/redelivering-transport.js';
 import { reorderingTransport } from './broken/reordering-transport.js';
@@ -110,6 +112,33 @@ describe('broken transports', () => {
       failure: /each key's sequence as handled/,
     },
   ]);
+  transportVariant(
+    'detours retries around the partition (later messages overtake them)',
+    detouringTransport,
+    [
+      {
+        id: 'eventPerKeyOrder',
+        testCase: transportCases.eventPerKeyOrder,
+        failure: /each key's sequence as handled/,
+      },
+    ],
+  );
+  transportVariant(
+    'loses the last settlement when a subscription closes',
+    forgetfulCloseTransport,
+    [
+      {
+        id: 'eventCloseAndReopen',
+        testCase: transportCases.eventCloseAndReopen,
+        failure: /across the close and reopen: every message exactly once/,
+      },
+      {
+        id: 'commandCloseAndReopen',
+        testCase: transportCases.commandCloseAndReopen,
+        failure: /across the close and reopen: every message exactly once/,
+      },
+    ],
+  );
   transportVariant('counts deferred retries as deliveries', deferralCountingTransport, [
     {
       id: 'eventDeferredRetry',
