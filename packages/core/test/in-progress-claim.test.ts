@@ -7,10 +7,14 @@ import {
   createBus,
   createInMemoryIdempotencyStore,
   createInMemoryTransport,
+  createRetryPolicy,
   dedupeKey,
+  deferredDelay,
   defineCommand,
   defineEvent,
+  dispositionForFailure,
   type Envelope,
+  InProgressError,
   on,
 } from '../src/index.js';
 
@@ -72,4 +76,74 @@ describe('a claim held by a dead consumer', () => {
       transport.broker.close();
     });
   }
+});
+
+describe('the retry policy and an in-progress claim', () => {
+  it('defers it by its retryAfterMs whatever the attempt, and never dead-letters it', () => {
+    const policy = createRetryPolicy({ maxDeliveries: 2 });
+    const error = new InProgressError('held elsewhere', { retryAfterMs: 1234 });
+    expect(deferredDelay(error)).toBe(1234);
+    for (const attempt of [1, 2, 50]) {
+      expect(dispositionForFailure(policy, error, attempt, 'sub')).toEqual({
+        type: 'retry',
+        delayMs: 1234,
+        reason: 'InProgressError: held elsewhere',
+        deferred: true,
+      });
+    }
+  });
+
+  it('treats other failures (and an in-progress error without a delay) by the ordinary policy', () => {
+    const policy = createRetryPolicy({ maxDeliveries: 2, jitter: 0, initialDelayMs: 10 });
+    expect(deferredDelay(new Error('boom'))).toBeUndefined();
+    expect(deferredDelay(new InProgressError('no delay'))).toBeUndefined();
+    expect(dispositionForFailure(policy, new Error('boom'), 1, 'sub')).toEqual({
+      type: 'retry',
+      delayMs: 10,
+      reason: 'Error: boom',
+    });
+    expect(dispositionForFailure(policy, new InProgressError('no delay'), 2, 'sub').type).toBe(
+      'dead-letter',
+    );
+  });
+
+  it('claims once per delivery: no immediate retries while another consumer holds the claim', async () => {
+    const transport = createInMemoryTransport();
+    const inner = createInMemoryIdempotencyStore();
+    let claims = 0;
+    const store = {
+      ...inner,
+      claim: (key: string, options: { leaseMs: number; version?: number }) => {
+        claims += 1;
+        return inner.claim(key, options);
+      },
+    };
+    const events: BusEvent[] = [];
+    await createBus({
+      service: 'inventory',
+      transport,
+      idempotency: { store },
+      retry: { immediateRetries: 2 },
+      observers: [(e) => events.push(e)],
+    }).subscribe({ handlers: [on(Paid, () => undefined)] });
+    const { key } = dedupeKey(
+      'inventory',
+      { id: 'held', source: 'payments' } as Envelope,
+      'message-id',
+    );
+    await inner.claim(key, { leaseMs: 60_000 });
+    await createBus({ service: 'payments', transport }).publish(
+      Paid,
+      { orderId: 'o-1' },
+      { id: 'held' },
+    );
+    for (let i = 0; i < 200 && !events.some((e) => e.kind === 'retry'); i++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    const retry = events.find((e) => e.kind === 'retry');
+    expect(retry).toMatchObject({ kind: 'retry', deferred: true, attempt: 1 });
+    expect(retry?.kind === 'retry' && retry.delayMs).toBeGreaterThanOrEqual(59_000);
+    expect(claims, 'claims made by the one delivery').toBe(1);
+    await transport.close();
+    transport.broker.close();
+  });
 });
