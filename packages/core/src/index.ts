@@ -73,6 +73,8 @@ export {
   ENVELOPE_ATTRIBUTE_NAMES,
   type Envelope,
   type EnvelopeAttributes,
+  isEntityVersion,
+  MAX_ENTITY_VERSION,
   type MessageKind,
   parseAttributes,
 } from './envelope.js';
@@ -91,6 +93,7 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js';
+export { handlerEmitId } from './handler-emit-id.js';
 export { uuidv7 } from './ids.js';
 export {
   createInMemoryBroker,
@@ -120,7 +123,12 @@ export {
   type InMemoryTransportOptions,
   inMemoryCapabilities,
 } from './memory/memory-transport.js';
-export { currentMessageContext, type MessageContext } from './message-context.js';
+export {
+  currentMessageContext,
+  type HeldMessage,
+  type MessageContext,
+  type OutgoingBuffer,
+} from './message-context.js';
 export {
   type CommandDefinition,
   type DefinitionOptions,
@@ -148,6 +156,7 @@ export {
 export { EncodeError, type MessageOptions } from './publisher/prepare-message.js';
 export {
   createRetryPolicy,
+  deferredDelay,
   dispositionForFailure,
   type RetryPolicy,
   type RetryPolicyOptions,
