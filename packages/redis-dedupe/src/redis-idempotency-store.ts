@@ -83,7 +83,10 @@ export interface RedisDedupeStats {
   readonly stale: number;
   /** Successful completions. */
   readonly completed: number;
-  /** Completions refused because the token no longer held the claim (its lease had expired). */
+  /**
+   * Completions refused because another claim took the key over after this claim's lease ended.
+   * A completion after the lease ended is still recorded when nobody claimed the key since.
+   */
   readonly completionsLost: number;
   /** Successful releases. */
   readonly released: number;
@@ -156,7 +159,9 @@ const MAX_DURATION_MS = 2 ** 48;
  * Creates an idempotency store on Redis.
  *
  * Guarantees: of concurrent claims of one free key exactly one wins; a claim whose consumer
- * died expires after its lease and can be taken by another consumer; a done key is remembered
+ * died expires after its lease and can be taken by another consumer; a completion that comes
+ * after its lease ended is recorded unless another claim took the key over in the meantime
+ * (then `complete` returns false and the applied version stays as it is); a done key is remembered
  * for the retention window; a version-guarded claim wins only with a version newer than the
  * last completed one (older or equal: `stale`, counted in `stats().stale`); keys are namespaced
  * per consumer and share one cluster slot per consumer. Redis decides every expiry with its own

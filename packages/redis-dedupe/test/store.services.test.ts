@@ -2,6 +2,7 @@
 // batched claims, namespacing, and what happens when Redis is unreachable or slow.
 import { UnavailableError } from '@eda/core';
 import { cleanupServices, endpoints, useRedisPrefix } from '@eda/test-services';
+import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisIdempotencyStore, RedisDedupeError } from '../src/index.js';
 import { closeClients, connect, eventually } from './support/clients.js';
@@ -283,5 +284,61 @@ describe('when Redis is unreachable or slow', () => {
       closeClients();
       await proxy.close();
     }
+  });
+});
+
+describe('a completion that arrives after its lease ended', () => {
+  // Waits, on Redis's own clock, until the lease of `key` (field x, ms of server time) has passed.
+  async function leaseOver(client: Redis, redisKey: string): Promise<void> {
+    await eventually(async () => {
+      const [seconds, micros] = await client.time();
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      const leaseEnd = await client.hget(redisKey, 'x');
+      return leaseEnd === null || Number(leaseEnd) <= now ? true : undefined;
+    });
+  }
+
+  it('is recorded when the key expired and nobody claimed it since, so a later duplicate is skipped', async () => {
+    const { store, client } = await newStore();
+    const key = 'c:msg:s:late-1';
+    const claim = await store.claim(key, { leaseMs: 150 });
+    if (claim.status !== 'claimed') throw new Error('expected a claim');
+    // The slow handler outlives its lease; the key (a new one) expires with it.
+    await eventually(async () => ((await client.exists(store.redisKeyOf(key))) ? undefined : true));
+    expect(await store.complete(key, claim.token, { retentionMs: 60_000 })).toBe(true);
+    expect(await client.hget(store.redisKeyOf(key), 's')).toBe('d');
+    expect(await client.pttl(store.redisKeyOf(key))).toBeGreaterThan(50_000);
+    expect(await store.claim(key, { leaseMs: 10_000 })).toEqual({ status: 'done' });
+    expect(store.stats()).toMatchObject({ completed: 1, completionsLost: 0, duplicates: 1 });
+  });
+
+  it('is recorded when the lease of a kept versioned key ended and nobody claimed it since', async () => {
+    const { store, client } = await newStore();
+    const key = 'c:entity:s:late-2';
+    const v1 = await store.claim(key, { leaseMs: 10_000, version: 1 });
+    if (v1.status !== 'claimed') throw new Error('expected a claim');
+    await store.complete(key, v1.token, { retentionMs: 60_000, version: 1 });
+    const v2 = await store.claim(key, { leaseMs: 150, version: 2 });
+    if (v2.status !== 'claimed') throw new Error('expected a claim');
+    await leaseOver(client, store.redisKeyOf(key));
+    expect(await store.complete(key, v2.token, { retentionMs: 60_000, version: 2 })).toBe(true);
+    expect(await store.claim(key, { leaseMs: 10_000, version: 2 })).toEqual({
+      status: 'stale',
+      appliedVersion: 2,
+    });
+  });
+
+  it('is still refused after a real takeover, and the version never goes backwards', async () => {
+    const { store, client } = await newStore();
+    const key = 'c:entity:s:late-3';
+    const v2 = await store.claim(key, { leaseMs: 150, version: 2 });
+    if (v2.status !== 'claimed') throw new Error('expected a claim');
+    await leaseOver(client, store.redisKeyOf(key));
+    const v3 = await store.claim(key, { leaseMs: 10_000, version: 3 });
+    if (v3.status !== 'claimed') throw new Error('expected the newer version to take over');
+    expect(await store.complete(key, v3.token, { retentionMs: 60_000, version: 3 })).toBe(true);
+    expect(await store.complete(key, v2.token, { retentionMs: 60_000, version: 2 })).toBe(false);
+    expect(await client.hget(store.redisKeyOf(key), 'v')).toBe('3');
+    expect(store.stats().completionsLost).toBe(1);
   });
 });
