@@ -18,9 +18,10 @@ import { RedisDedupeError } from './store-errors.js';
 export interface RedisIdempotencyStoreOptions {
   /**
    * An ioredis `Redis` or `Cluster` client that you built and own: the store never closes it.
-   * For a fast, clear failure while Redis is down, build it with `enableOfflineQueue: false`,
-   * `maxRetriesPerRequest: 1` and a `commandTimeout` below core's idempotency `timeoutMs`
-   * (see the README's failure policy).
+   * For a fast, clear failure while Redis is down, build it with `enableOfflineQueue: false`
+   * and `maxRetriesPerRequest: 1` (see the README's failure policy). Leave ioredis's
+   * `commandTimeout` unset: the store bounds every call by `timeoutMs` itself, and unlike
+   * ioredis's timer it first reads an answer that a blocked event loop left waiting.
    */
   readonly client: RedisClient;
   /**

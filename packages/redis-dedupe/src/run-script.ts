@@ -93,7 +93,15 @@ class ScriptCall implements Deadline {
     );
   }
 
+  // A loop blocked past the deadline (a CPU-bound handler, a GC pause) runs its expired timers
+  // before it reads the sockets, so an answer Redis sent in time would still lose the race.
+  // setImmediate runs after the next socket read: only a call still unanswered then times out.
   expire(): void {
+    setImmediate(() => this.expireNow());
+  }
+
+  private expireNow(): void {
+    if (this.settled) return;
     this.settled = true;
     this.reject(
       new UnavailableError(

@@ -268,12 +268,8 @@ describe('when Redis is unreachable or slow', () => {
   it('gives up on a Redis that accepts but never answers after timeoutMs, with UnavailableError', async () => {
     const proxy = await startTcpProxy(target());
     try {
-      // No commandTimeout on this client: the store's own timeoutMs is what ends the wait.
-      const client = await connect({
-        host: '127.0.0.1',
-        port: proxy.port,
-        commandTimeout: undefined,
-      });
+      // The store's own timeoutMs is what ends the wait (the clients set no commandTimeout).
+      const client = await connect({ host: '127.0.0.1', port: proxy.port });
       const { prefix } = await useRedisPrefix('slow');
       const store = createRedisIdempotencyStore({ client, keyPrefix: prefix, timeoutMs: 300 });
       proxy.stall();
@@ -340,5 +336,28 @@ describe('a completion that arrives after its lease ended', () => {
     expect(await store.complete(key, v2.token, { retentionMs: 60_000, version: 2 })).toBe(false);
     expect(await client.hget(store.redisKeyOf(key), 'v')).toBe('3');
     expect(store.stats().completionsLost).toBe(1);
+  });
+});
+
+describe('a busy event loop', () => {
+  it('takes an answer that arrived while the loop was blocked instead of reporting a timeout', async () => {
+    const { prefix } = await useRedisPrefix('busy');
+    const client = await connect();
+    const store = createRedisIdempotencyStore({ client, keyPrefix: prefix, timeoutMs: 50 });
+    const pending = store.claim('c:msg:s:busy', { leaseMs: 10_000 });
+    // Block the loop well past timeoutMs: Redis answers meanwhile, but the answer is only read
+    // after the loop is free, and the expired timer runs before that read.
+    await new Promise<void>((resolve) =>
+      setImmediate(() => {
+        const until = Date.now() + 400;
+        while (Date.now() < until) {
+          /* a handler hogging the CPU */
+        }
+        resolve();
+      }),
+    );
+    const claim = await pending.catch((error: unknown) => error);
+    expect(claim).toMatchObject({ status: 'claimed' });
+    expect(store.stats().failures).toBe(0);
   });
 });
