@@ -91,6 +91,12 @@ export interface RedisDedupeStats {
   readonly completionsLost: number;
   /** Successful releases. */
   readonly released: number;
+  /**
+   * Claims that Redis ran after the store had already reported them unavailable (no answer
+   * within `timeoutMs`), released when their late answer arrived so the key is not held for
+   * the whole lease under a token nobody knows.
+   */
+  readonly lateClaimsReleased: number;
   /** Operations that failed because Redis was unreachable, slow or refused them. */
   readonly failures: number;
   /** Script calls sent to Redis (round trips); compare with the counts above to see batching. */
@@ -238,6 +244,7 @@ export function createRedisIdempotencyStore(
     completed: 0,
     completionsLost: 0,
     released: 0,
+    lateClaimsReleased: 0,
     failures: 0,
     scriptCalls: 0,
   };
@@ -248,15 +255,37 @@ export function createRedisIdempotencyStore(
     script: typeof CLAIM_SCRIPT,
     keys: readonly string[],
     args: readonly string[],
+    onLateReply?: (reply: unknown) => void,
   ): Promise<unknown> => {
     counters.scriptCalls += 1;
     const sent =
       script === CLAIM_SCRIPT
-        ? runner.run(script, keys, args)
+        ? runner.run(script, keys, args, onLateReply)
         : runner.runPatient(script, keys, args);
     return sent.catch((error: unknown) => {
       counters.failures += keys.length;
       throw error;
+    });
+  };
+
+  // A claim that Redis ran after the store gave up on it (its caller was told "unavailable"
+  // and will not run the handler for it) holds its key under a token nobody will complete or
+  // release. Left alone, every redelivery would find the key in progress until the lease ends,
+  // which can outlast the retry budget. Its late answer says which keys it took: release them.
+  // Safe: the release only acts while this very token holds the key.
+  const releaseLateClaims = (keys: readonly string[], base: string, reply: unknown) => {
+    if (!Array.isArray(reply)) return;
+    reply.forEach((status: unknown, i) => {
+      if (status !== 'c') return;
+      runner.runPatient(RELEASE_SCRIPT, [keys[i]!], [`${base}:${i + 1}`]).then(
+        (released) => {
+          if (released === 1) counters.lateClaimsReleased += 1;
+        },
+        // The lease still ends the hold; the failure is counted like any other.
+        () => {
+          counters.failures += 1;
+        },
+      );
     });
   };
 
@@ -277,7 +306,9 @@ export function createRedisIdempotencyStore(
     if (versioned) {
       for (const item of items) args.push(item.version === undefined ? '' : String(item.version));
     }
-    const reply = await call(CLAIM_SCRIPT, keys, args);
+    const reply = await call(CLAIM_SCRIPT, keys, args, (late) =>
+      releaseLateClaims(keys, base, late),
+    );
     if (!Array.isArray(reply) || reply.length !== items.length) {
       throw new RedisDedupeError(
         `Redis idempotency store: the claim script answered ${JSON.stringify(reply)} for ${items.length} keys.`,

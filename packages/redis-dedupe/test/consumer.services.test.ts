@@ -66,10 +66,16 @@ describe('exactly-once side effects over duplicated deliveries', () => {
       for (let c = 0; c < copies; c++) sends.push({ id, n });
     }
     sends.sort(() => Math.random() - 0.5); // duplicates arrive in any order, often at once
-    for (const { id, n } of sends) await sender.send(ApplyCredit, { account: 'a', n }, { id });
+    // The in-memory transport hands messages over synchronously, so a send loop that never
+    // yields would starve the consumers' event loop (Redis answers unread, timers late) for
+    // seconds on a loaded machine, which no real producer in another process does.
+    for (const [i, { id, n }] of sends.entries()) {
+      await sender.send(ApplyCredit, { account: 'a', n }, { id });
+      if (i % 256 === 255) await new Promise((resolve) => setImmediate(resolve));
+    }
     const queue = transport.broker.queue('ledger.apply-credit');
-    // Waits fail only after 30 s without progress (an applied command, a claim, a completion), not
-    // after a fixed total, so a busy machine is slower but does not fail the test.
+    // Waits fail only after a stretch without progress (an applied command, a claim, a
+    // completion), not after a fixed total, so a busy machine is slower but does not fail.
     const outcomes = () =>
       stores.reduce((sum, s) => {
         const x = s.stats();
@@ -85,7 +91,9 @@ describe('exactly-once side effects over duplicated deliveries', () => {
       return applied.size === 10_000 && queue.depth === 0;
     };
     await waitFor(allApplied, {
-      idleMs: 30_000,
+      // More than core's default lease (60 s): a delivery may wait out a lease held by a claim
+      // whose caller gave up on it, with nothing else happening meanwhile.
+      idleMs: 90_000,
       progress: outcomes,
       description: () =>
         `10,000 applied commands (${applied.size}) and an empty queue (${queue.depth})`,

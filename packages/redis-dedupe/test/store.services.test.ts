@@ -2,6 +2,7 @@
 // batched claims, namespacing, and what happens when Redis is unreachable or slow.
 import { UnavailableError } from '@eda/core';
 import { cleanupServices, endpoints, useRedisPrefix } from '@eda/test-services';
+import { waitFor } from '@eda/test-suite';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisIdempotencyStore, RedisDedupeError } from '../src/index.js';
@@ -336,6 +337,37 @@ describe('a completion that arrives after its lease ended', () => {
     expect(await store.complete(key, v2.token, { retentionMs: 60_000, version: 2 })).toBe(false);
     expect(await client.hget(store.redisKeyOf(key), 'v')).toBe('3');
     expect(store.stats().completionsLost).toBe(1);
+  });
+});
+
+describe('a claim that Redis runs after the store gave up on it', () => {
+  it('is released as soon as its late answer arrives, so the key is not held for the lease', async () => {
+    const url = new URL(endpoints.redisUrl);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
+    const inspector = await connect();
+    try {
+      const { prefix } = await useRedisPrefix('late-claim');
+      const client = await connect({ host: '127.0.0.1', port: proxy.port });
+      // Default timeoutMs (1000).
+      const store = createRedisIdempotencyStore({ client, keyPrefix: prefix });
+      const key = store.redisKeyOf('c:msg:s:late');
+      proxy.dropReplies();
+      const failure = await store.claim('c:msg:s:late', { leaseMs: 60_000 }).catch((e) => e);
+      expect(failure).toBeInstanceOf(UnavailableError);
+      // The claim ran: the key is held under a token its caller never learnt.
+      expect(await inspector.hget(key, 's')).toBe('p');
+      await proxy.cut(); // ioredis re-sends the unanswered claim after the reconnect
+      await proxy.restore();
+      await waitFor(async () => store.stats().lateClaimsReleased === 1, {
+        idleMs: 10_000,
+        description: 'the late claim released (its lease is 60 s)',
+      });
+      expect(await inspector.exists(key)).toBe(0);
+      expect((await store.claim('c:msg:s:late', { leaseMs: 60_000 })).status).toBe('claimed');
+    } finally {
+      closeClients();
+      await proxy.close();
+    }
   });
 });
 
