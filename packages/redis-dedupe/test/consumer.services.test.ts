@@ -102,7 +102,7 @@ describe('exactly-once side effects over duplicated deliveries', () => {
     const settled = () =>
       stores.reduce((sum, s) => sum + s.stats().claimed + s.stats().duplicates, 0);
     await waitFor(() => settled() >= sends.length, {
-      idleMs: 30_000,
+      idleMs: 90_000, // as above: a duplicate found in progress may wait a whole lease
       progress: outcomes,
       description: () => `${sends.length} settled deliveries (${settled()})`,
     });
