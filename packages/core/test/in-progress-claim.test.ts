@@ -2,6 +2,7 @@
 // at the defaults a user gets, without spending its deliveries: it is applied once, never
 // dead-lettered as EDA_IN_PROGRESS.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { IN_PROGRESS_POLL_MS } from '../src/consumer/idempotency-step.js';
 import {
   type BusEvent,
   createBus,
@@ -141,7 +142,10 @@ describe('the retry policy and an in-progress claim', () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
     const retry = events.find((e) => e.kind === 'retry');
     expect(retry).toMatchObject({ kind: 'retry', deferred: true, attempt: 1 });
-    expect(retry?.kind === 'retry' && retry.delayMs).toBeGreaterThanOrEqual(59_000);
+    // It looks again after IN_PROGRESS_POLL_MS (plus jitter), not after the holder's 60 s lease.
+    const delayMs = retry?.kind === 'retry' ? retry.delayMs : -1;
+    expect(delayMs).toBeGreaterThanOrEqual(IN_PROGRESS_POLL_MS);
+    expect(delayMs).toBeLessThanOrEqual(IN_PROGRESS_POLL_MS * 1.2);
     expect(claims, 'claims made by the one delivery').toBe(1);
     await transport.close();
     transport.broker.close();

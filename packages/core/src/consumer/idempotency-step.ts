@@ -68,11 +68,21 @@ export function dedupeKey(
 }
 
 /**
- * The wait before an in-progress message is tried again: the lease time left plus up to 20%
- * jitter, so the copies of a burst held by one dead consumer do not all come back at once.
+ * How often an in-progress message asks again at most. A live holder usually finishes in
+ * milliseconds, and a log that retries in place stalls its partition for the whole wait, so the
+ * message looks again every few seconds instead of sleeping through a dead holder's full lease;
+ * the looks are deferred, so they never spend its delivery budget.
+ */
+export const IN_PROGRESS_POLL_MS = 5000;
+
+/**
+ * The wait before an in-progress message is tried again: the lease time left, at most
+ * IN_PROGRESS_POLL_MS, plus up to 20% jitter, so the copies of a burst held by one dead consumer
+ * do not all come back at once.
  */
 export function inProgressDelay(leaseLeftMs: number): number {
-  return Math.max(1, Math.ceil(leaseLeftMs * (1 + Math.random() * 0.2)));
+  const wait = Math.min(leaseLeftMs, IN_PROGRESS_POLL_MS);
+  return Math.max(1, Math.ceil(wait * (1 + Math.random() * 0.2)));
 }
 
 export function idempotencyStep(
@@ -120,7 +130,7 @@ export function idempotencyStep(
         // then), not by the retry backoff: this wait must not spend the delivery budget.
         const retryAfterMs = inProgressDelay(claim.retryAfterMs ?? leaseMs);
         throw new InProgressError(
-          `Message ${context.envelope!.id} is being handled by another consumer of "${context.subscription}"; trying again in ${retryAfterMs} ms, when its claim can have expired.`,
+          `Message ${context.envelope!.id} is being handled by another consumer of "${context.subscription}"; looking again in ${retryAfterMs} ms (a dead holder's claim frees itself when its lease runs out).`,
           { retryAfterMs },
         );
       }
