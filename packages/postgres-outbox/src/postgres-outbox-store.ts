@@ -301,10 +301,11 @@ select pg_notify($7, '') as notified`;
       : `update ${table} set status = 'published', published_at = now()
          where seq = any(${ids}) and status = 'pending'`;
 
+  // $5 is 1 for a refused record, 0 for a deferred one (no attempt counted, never dead here).
   const failSql = `update ${table}
-set attempts = attempts + 1,
+set attempts = attempts + $5::int,
     last_error = $2,
-    status = case when attempts + 1 >= $3 then 'dead' else 'pending' end,
+    status = case when $5::int > 0 and attempts + $5::int >= $3 then 'dead' else 'pending' end,
     available_at = now() + $4 * interval '1 millisecond'
 where seq = any($1::bigint[]) and status = 'pending'`;
 
@@ -446,13 +447,14 @@ select ${leases.release}(${seqs}) from (select count(*) from settled) s`;
       await pool.query(leaseCompleteSql, [ids(records)]);
     },
 
-    async fail(records, { error, maxAttempts, retryAfterMs }) {
+    async fail(records, { error, maxAttempts, retryAfterMs }, { deferred = false } = {}) {
       if (records.length === 0) return;
       const values = (recordIds: string[]) => [
         recordIds,
         error.slice(0, 4000),
         positiveInteger('maxAttempts', maxAttempts),
         nonNegativeInteger('retryAfterMs', retryAfterMs),
+        deferred ? 0 : 1,
       ];
       if (locked) return locked.fail(records, values);
       await pool.query(leaseFailSql, values(ids(records)));

@@ -31,6 +31,12 @@ export interface OutboxClaimOptions {
   readonly leaseMs: number;
 }
 
+/** Options of `fail`. */
+export interface OutboxFailOptions {
+  /** Release the records without counting an attempt. @default false */
+  readonly deferred?: boolean;
+}
+
 /** Where the outbox keeps messages until they are published. `TTransaction` is the caller's transaction handle. */
 export interface OutboxStore<TTransaction = unknown> {
   readonly capabilities: OutboxCapabilities;
@@ -50,6 +56,9 @@ export interface OutboxStore<TTransaction = unknown> {
   /**
    * Counts a failed attempt for each record. A record is dead-lettered (kept, never published
    * again) once its attempts reach `maxAttempts`; otherwise it becomes claimable after `retryAfterMs`.
+   * With `{ deferred: true }` the records are released without counting an attempt (they were
+   * not refused themselves: they wait behind a refused record of their aggregate, or were not
+   * tried), so they are never dead-lettered by this call; `error` is kept as their last error.
    */
   fail(
     records: readonly OutboxRecord[],
@@ -58,6 +67,7 @@ export interface OutboxStore<TTransaction = unknown> {
       readonly maxAttempts: number;
       readonly retryAfterMs: number;
     },
+    options?: OutboxFailOptions,
   ): Promise<void>;
   /** Deletes up to `limit` published records older than `olderThanMs`; returns how many. */
   purge(options: { readonly olderThanMs: number; readonly limit: number }): Promise<number>;
