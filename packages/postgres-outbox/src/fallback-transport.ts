@@ -10,6 +10,7 @@ import {
   type Transport,
   UnavailableError,
 } from '@eda/core';
+import { watchPoolErrors } from './pool-errors.js';
 import type { SqlPool, SqlTransaction } from './sql-client.js';
 import { withTransaction } from './with-transaction.js';
 
@@ -30,6 +31,12 @@ export interface FallbackTransportOptions {
   readonly timeoutMs?: number;
   /** Told about every direct publish that failed and was written to the outbox. @default none */
   readonly onFallback?: (error: unknown, messages: readonly OutgoingMessage[]) => void;
+  /**
+   * Told when PostgreSQL ends an idle connection of `pool` (a restart, a failover,
+   * `pg_terminate_backend`). A `pg.Pool` gets one shared 'error' listener from this package, so
+   * this never ends the process. @default a console warning
+   */
+  readonly onError?: (error: unknown) => void;
 }
 
 /** Errors that a fallback cannot fix (bad options, a missing capability): raised as they are. */
@@ -60,6 +67,8 @@ export function createFallbackTransport(options: FallbackTransportOptions): Tran
       `postgres-outbox: fallback timeoutMs is ${timeoutMs}: use a positive number of milliseconds.`,
     );
   }
+
+  watchPoolErrors(pool, options.onError);
 
   // One shared timer for every direct publish (core's), instead of a timer per publish. A late
   // answer is ignored: its failure, if any, is already reported through the fallback.

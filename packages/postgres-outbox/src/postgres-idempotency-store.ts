@@ -14,6 +14,7 @@ import {
   type IdempotencyTableOptions,
   idempotencyTable,
 } from './idempotency-schema.js';
+import { watchPoolErrors } from './pool-errors.js';
 import type { SqlClient } from './sql-client.js';
 import { rethrowUnavailable } from './unavailable.js';
 
@@ -21,6 +22,12 @@ import { rethrowUnavailable } from './unavailable.js';
 export interface PostgresIdempotencyStoreOptions extends IdempotencyTableOptions {
   /** Runs each statement; usually a `pg.Pool`. The store never closes it. */
   readonly pool: SqlClient;
+  /**
+   * Told when PostgreSQL ends an idle connection of `pool` (a restart, a failover,
+   * `pg_terminate_backend`). A `pg.Pool` gets one shared 'error' listener from this package, so
+   * this never ends the process. @default a console warning
+   */
+  readonly onError?: (error: unknown) => void;
 }
 
 /** The PostgreSQL idempotency store, with a purge of expired keys. */
@@ -53,6 +60,7 @@ export function createPostgresIdempotencyStore(
       `${IDEMPOTENCY_ADAPTER}: createPostgresIdempotencyStore needs a pool (a pg.Pool, or anything with pg's query method).`,
     );
   }
+  watchPoolErrors(pool, options.onError);
   const table = idempotencyTable(options).qualified;
 
   const claimSql = `insert into ${table} as t (key, state, token, expires_at, applied_version)

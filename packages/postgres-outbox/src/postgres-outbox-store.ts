@@ -21,6 +21,7 @@ import { leaseObjects, releaseFunctionSignature } from './lease-table.js';
 import { createLockedClaims, type ListeningSqlPool, type LockedClaims } from './locked-claims.js';
 import { type ClaimedRow, decodeRow, encodeMessage } from './outbox-row.js';
 import { OUTBOX_ADAPTER, type OutboxTableOptions, outboxTable } from './outbox-schema.js';
+import { watchPoolErrors } from './pool-errors.js';
 import type { SqlClient, SqlTransaction } from './sql-client.js';
 
 /** Options of `createPostgresOutboxStore`. */
@@ -68,7 +69,11 @@ export interface PostgresOutboxStoreOptions extends OutboxTableOptions {
   readonly channel?: string;
   /** Wait before re-opening a dropped LISTEN connection. @default 1000 */
   readonly reconnectDelayMs?: number;
-  /** Told about listener failures and rows that could not be decoded. @default none */
+  /**
+   * Told about listener failures, rows that could not be decoded, and idle pool connections
+   * that PostgreSQL ended (the store attaches one 'error' listener to a `pg.Pool`, so these
+   * never crash the process). @default none (pool connection failures: a console warning)
+   */
   readonly onError?: (error: unknown) => void;
 }
 
@@ -202,6 +207,8 @@ export function createPostgresOutboxStore(
       `${OUTBOX_ADAPTER}: claimMode 'lock' holds each claim on a connection of its own: pass a pg.Pool (with connect()) as pool.`,
     );
   }
+  // The pool's idle connections fail when PostgreSQL ends them: tell onError, never crash.
+  const unwatchPool = watchPoolErrors(pool, options.onError);
   const t = outboxTable(options);
   const table = t.qualified;
   const channel = options.channel ?? `${t.table}_changes`;
@@ -483,6 +490,7 @@ select ${leases.release}(${seqs}) from (select count(*) from settled) s`;
     ...(listener ? { waitForChange: (signal: AbortSignal) => listener.wait(signal) } : {}),
 
     async close() {
+      unwatchPool();
       await locked?.close();
       await listener?.close();
     },

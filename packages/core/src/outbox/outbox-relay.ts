@@ -163,6 +163,30 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
+  /**
+   * Waits for a notification or the poll interval. The poll timer is a real (ref'd) timer, not
+   * `AbortSignal.timeout` (whose timer is unref'd): a running relay keeps its process alive
+   * even while its notification connection and every pooled connection are down.
+   */
+  const waitForWork = async (signal: AbortSignal) => {
+    const waiting = new AbortController();
+    const timer = setTimeout(() => waiting.abort(), pollIntervalMs);
+    const stopWaiting = () => waiting.abort();
+    signal.addEventListener('abort', stopWaiting, { once: true });
+    try {
+      // A failing notification channel degrades to polling; it must not end the loop.
+      await (store.waitForChange
+        ? store.waitForChange(waiting.signal).catch((error: unknown) => {
+            onError(error);
+            return sleep(pollIntervalMs, waiting.signal);
+          })
+        : sleep(pollIntervalMs, waiting.signal));
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', stopWaiting);
+    }
+  };
+
   const loop = async (signal: AbortSignal) => {
     let lastPurge = 0;
     while (!signal.aborted) {
@@ -175,14 +199,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         await sleep(backoffMs, signal);
         backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
       } else if (published === 0) {
-        const wait = AbortSignal.any([signal, AbortSignal.timeout(pollIntervalMs)]);
-        // A failing notification channel degrades to polling; it must not end the loop.
-        await (store.waitForChange
-          ? store.waitForChange(wait).catch((error: unknown) => {
-              onError(error);
-              return sleep(pollIntervalMs, wait);
-            })
-          : sleep(pollIntervalMs, wait));
+        await waitForWork(signal);
       }
     }
   };
