@@ -69,11 +69,7 @@ export interface PostgresOutboxStoreOptions extends OutboxTableOptions {
   readonly channel?: string;
   /** Wait before re-opening a dropped LISTEN connection. @default 1000 */
   readonly reconnectDelayMs?: number;
-  /**
-   * Told about listener failures, rows that could not be decoded, and idle pool connections
-   * that PostgreSQL ended (the store attaches one 'error' listener to a `pg.Pool`, so these
-   * never crash the process). @default none (pool connection failures: a console warning)
-   */
+  /** Told about listener failures and rows that could not be decoded. @default none */
   readonly onError?: (error: unknown) => void;
 }
 
@@ -207,7 +203,8 @@ export function createPostgresOutboxStore(
       `${OUTBOX_ADAPTER}: claimMode 'lock' holds each claim on a connection of its own: pass a pg.Pool (with connect()) as pool.`,
     );
   }
-  // The pool's idle connections fail when PostgreSQL ends them: tell onError, never crash.
+  // The pool's idle connections fail when PostgreSQL ends them (reported to onError, else a
+  // console warning): never a crash.
   const unwatchPool = watchPoolErrors(pool, options.onError);
   const t = outboxTable(options);
   const table = t.qualified;
@@ -308,11 +305,11 @@ select pg_notify($7, '') as notified`;
       : `update ${table} set status = 'published', published_at = now()
          where seq = any(${ids}) and status = 'pending'`;
 
-  // $5 is 1 for a refused record, 0 for a deferred one (no attempt counted, never dead here).
+  // $3 (maxAttempts) is 0 for a deferred record: no attempt counted, never dead here.
   const failSql = `update ${table}
-set attempts = attempts + $5::int,
+set attempts = attempts + case when $3::int > 0 then 1 else 0 end,
     last_error = $2,
-    status = case when $5::int > 0 and attempts + $5::int >= $3 then 'dead' else 'pending' end,
+    status = case when $3::int > 0 and attempts + 1 >= $3 then 'dead' else 'pending' end,
     available_at = now() + $4 * interval '1 millisecond'
 where seq = any($1::bigint[]) and status = 'pending'`;
 
@@ -459,9 +456,8 @@ select ${leases.release}(${seqs}) from (select count(*) from settled) s`;
       const values = (recordIds: string[]) => [
         recordIds,
         error.slice(0, 4000),
-        positiveInteger('maxAttempts', maxAttempts),
+        deferred ? 0 : positiveInteger('maxAttempts', maxAttempts),
         nonNegativeInteger('retryAfterMs', retryAfterMs),
-        deferred ? 0 : 1,
       ];
       if (locked) return locked.fail(records, values);
       await pool.query(leaseFailSql, values(ids(records)));
