@@ -31,9 +31,15 @@ export interface OutboxClaimOptions {
   readonly leaseMs: number;
 }
 
-/** Options of `fail`. */
+/** Options of `OutboxStore.fail`. */
 export interface OutboxFailOptions {
-  /** Release the records without counting an attempt. @default false */
+  /**
+   * Release the records without counting an attempt: they were not refused themselves (they
+   * wait behind a refused record of their aggregate, or were not tried), so this call never
+   * dead-letters them; `error` is kept as their last error and `retryAfterMs` still applies.
+   * A store that ignores it counts an attempt (the behaviour before this option).
+   * @default false
+   */
   readonly deferred?: boolean;
 }
 
@@ -56,9 +62,6 @@ export interface OutboxStore<TTransaction = unknown> {
   /**
    * Counts a failed attempt for each record. A record is dead-lettered (kept, never published
    * again) once its attempts reach `maxAttempts`; otherwise it becomes claimable after `retryAfterMs`.
-   * With `{ deferred: true }` the records are released without counting an attempt (they were
-   * not refused themselves: they wait behind a refused record of their aggregate, or were not
-   * tried), so they are never dead-lettered by this call; `error` is kept as their last error.
    */
   fail(
     records: readonly OutboxRecord[],
