@@ -35,6 +35,7 @@ export type {
 export type {
   OutboxCapabilities,
   OutboxClaimOptions,
+  OutboxFailOptions,
   OutboxRecord,
   OutboxStore,
 } from './contracts/outbox-store.js';
