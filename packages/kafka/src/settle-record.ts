@@ -172,12 +172,19 @@ export async function settleRecord(
       return true;
     }
     const attemptKey = attemptKeyOf(topic, partition, message.offset);
-    ctx.attempts.set(attemptKey, attempt);
+    // Remembered for a redelivery to this member after an abandon, which counts one more
+    // delivery unless this one was deferred.
+    ctx.attempts.set(
+      attemptKey,
+      disposition.type === 'retry' && disposition.deferred ? attempt - 1 : attempt,
+    );
 
     let settled: boolean;
     if (disposition.type === 'dead-letter') {
       settled = await deadLetter(ctx, message, disposition.reason, origin, stop);
     } else if (ctx.options.retry.mode === 'topics') {
+      // A deferred retry (the message waited on something outside it) keeps its attempt.
+      const next = disposition.deferred ? attempt : attempt + 1;
       const tier = Math.min(attempt, ctx.retryTopics.length);
       settled = await writeUntilDone(
         ctx,
@@ -187,7 +194,7 @@ export async function settleRecord(
           value: message.value,
           headers: {
             ...userHeaders(message.headers),
-            [RETRY_HEADERS.attempt]: String(attempt + 1),
+            [RETRY_HEADERS.attempt]: String(next),
             [RETRY_HEADERS.due]: String(Date.now() + Math.max(0, disposition.delayMs)),
             [RETRY_HEADERS.reason]: disposition.reason.slice(0, 1000),
             [RETRY_HEADERS.destination]: origin.destination,
@@ -203,7 +210,8 @@ export async function settleRecord(
       // Blocking retry: later records of this key wait behind this one, so their order holds.
       await abortableSleep(Math.max(0, disposition.delayMs), stop.signal);
       if (stop.aborted) return false;
-      attempt += 1;
+      // A deferred retry does not spend the delivery budget: the next delivery keeps the attempt.
+      if (!disposition.deferred) attempt += 1;
       continue;
     }
     if (settled) ctx.attempts.delete(attemptKey);
