@@ -25,13 +25,10 @@ describe.each(kafkaMajors)('Kafka %i.x retry dispositions', (major) => {
         { type: 'retry', delayMs: 50, reason: 'db down' },
         ack,
       ];
-      await transport.subscribe(
-        { name: ns.group(), kind: 'event', types: [type] },
-        async (d) => {
-          deliveries.push(d);
-          return script[deliveries.length - 1] ?? ack;
-        },
-      );
+      await transport.subscribe({ name: ns.group(), kind: 'event', types: [type] }, async (d) => {
+        deliveries.push(d);
+        return script[deliveries.length - 1] ?? ack;
+      });
       const sent = jsonMessage(type, { sku: 's-1' }, { partitionkey: 's-1' });
       await transport.publish([sent]);
       await until(
