@@ -58,6 +58,8 @@ export async function processBatch(
   };
 
   const progress = new PartitionProgress(batch.messages.map((m) => m.offset));
+  // The membership this batch was fetched in: its commits are only valid in it.
+  const epoch = ctx.membership.epoch;
   // Commits of one partition are chained across batches, so an older commit can never land
   // after a newer one and move the group back.
   const chainKey = `${topic}\u0000${partition}`;
@@ -77,6 +79,20 @@ export async function processBatch(
     if (requested !== undefined && last <= requested) return commits;
     requested = last;
     commits = commits.then(async () => {
+      // kafkajs fills in the generation when the commit is sent, not when it was asked for: a
+      // commit that waited here while the member rejoined would go out under the new
+      // generation, which the broker accepts, and could move back the offset of a partition
+      // that now belongs to another member. Dropped, its records are delivered again.
+      if (ctx.membership.epoch !== epoch) {
+        ctx.monitor.report({
+          kind: 'commit-dropped',
+          subscription: ctx.name,
+          topic,
+          partition,
+          offset: String(last + 1n),
+        });
+        return;
+      }
       try {
         await payload.commitOffsetsIfNecessary({
           topics: [{ topic, partitions: [{ partition, offset: String(last + 1n) }] }],
@@ -152,8 +168,9 @@ export async function processBatch(
   }
   const committing = commit();
   // Leaving (close) or rejoining (rebalance) must wait for the commit, which is only valid in
-  // this generation. Otherwise the next fetch need not wait for it: the broker refuses it if
-  // the generation has moved on by the time it arrives.
+  // this generation. Otherwise the next fetch need not wait for it: if the member starts to
+  // rejoin before it is sent, it is dropped (see above); one already sent when the generation
+  // moves on is refused by the broker (ILLEGAL_GENERATION). Either way the records come again.
   if (ctx.closing.aborted || membershipError !== undefined) await committing;
   if (membershipError !== undefined) throw membershipError;
 }
