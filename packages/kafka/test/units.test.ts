@@ -11,6 +11,7 @@ import { attributesOf, headerStrings, readRecordHeaders, toRecord } from '../src
 import { RETRY_HEADERS, readRetryState } from '../src/retry-headers.js';
 import { Slots } from '../src/slots.js';
 import { assertTopicName } from '../src/topic-names.js';
+import { orderViolations } from './order-check.js';
 
 describe('PartitionProgress', () => {
   it('moves the commit point only over a run of settled records', () => {
@@ -217,5 +218,46 @@ describe('record mapping', () => {
     expect(
       readRetryState({ [RETRY_HEADERS.attempt]: 'x', [RETRY_HEADERS.destination]: 'orders' }),
     ).toBeUndefined();
+  });
+});
+
+describe('per-key order check of the fault tests', () => {
+  const log = (...entries: [string, number, string][]) =>
+    entries.map(([key, n, member]) => ({ key, n, member }));
+
+  it('accepts in-order handling and replays that run forward from an earlier record', () => {
+    expect(
+      orderViolations(
+        log(
+          ['a', 0, 'm1'],
+          ['a', 1, 'm1'],
+          ['b', 0, 'm1'],
+          ['a', 0, 'm2'],
+          ['a', 1, 'm2'],
+          ['a', 2, 'm2'],
+        ),
+      ),
+    ).toEqual([]);
+  });
+
+  it('rejects a stale member finishing n after the new owner handled n + 1', () => {
+    // m1 lost the partition while handling 1; m2 handled 1 and 2; m1's 1 lands late.
+    const stale = log(
+      ['a', 0, 'm1'],
+      ['a', 1, 'm2'],
+      ['a', 2, 'm2'],
+      ['a', 1, 'm1'],
+      ['a', 3, 'm2'],
+    );
+    expect(orderViolations(stale)).toEqual(['key a: 3 (by m2) came right after 1 (by m1)']);
+    expect(orderViolations(stale.slice(0, 4))).toEqual([
+      'key a: the last record handled was 1 (by m1) after 2 had been: a late repeat',
+    ]);
+  });
+
+  it('rejects a skip ahead', () => {
+    expect(orderViolations(log(['a', 0, 'm1'], ['a', 2, 'm1']))).toEqual([
+      'key a: 2 (by m1) came right after 0 (by m1)',
+    ]);
   });
 });
