@@ -91,6 +91,8 @@ function context(handler: DeliveryHandler): SubscriptionContext {
     monitor: new TransportMonitor(undefined),
     fail: () => undefined,
     membership: { epoch: 1 },
+    retryDeadlines: new Map(),
+    pausedByUser: () => false,
   };
 }
 

@@ -85,6 +85,8 @@ export async function startSubscription(
     monitor: params.monitor,
     fail: (error) => stopSelf(error),
     membership: { epoch: 0 },
+    retryDeadlines: new Map(),
+    pausedByUser: () => paused,
   };
   let consumer: Consumer | undefined;
   let paused = false;

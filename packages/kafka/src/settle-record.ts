@@ -15,6 +15,7 @@ import {
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { BatchStop } from './batch-stop.js';
 import { bodyOf, headerStrings, readRecordHeaders } from './record-mapping.js';
+import { forgetRetryDue, retryDueAt } from './retry-due.js';
 import { INTERNAL_HEADER_NAMES, RETRY_HEADERS, readRetryState } from './retry-headers.js';
 import type { SubscriptionContext } from './subscription-context.js';
 import type { WriteRefusal } from './transport-events.js';
@@ -268,25 +269,14 @@ export async function settleRecord(
     );
   }
 
-  if (retryState && retryState.dueAt > Date.now()) {
-    let waitMs = retryState.dueAt - Date.now();
-    const capMs = ctx.options.retry.maxDelayMs;
-    if (waitMs > capMs) {
-      // No retry is ever scheduled further out than the cap, so this due time comes from a
-      // skewed clock or a forged header: waiting it out would hold the lane indefinitely.
-      ctx.monitor.report({
-        kind: 'retry-wait-capped',
-        subscription: ctx.name,
-        topic,
-        partition,
-        offset: message.offset,
-        requestedMs: waitMs,
-        cappedMs: capMs,
-      });
-      waitMs = capMs;
+  if (retryState) {
+    // processBatch pauses the partition for longer waits; what is left here is short.
+    const dueAt = retryDueAt(ctx, topic, partition, message);
+    if (dueAt > Date.now()) {
+      await abortableSleep(dueAt - Date.now(), stop.signal);
+      if (stop.aborted) return false;
     }
-    await abortableSleep(waitMs, stop.signal);
-    if (stop.aborted) return false;
+    forgetRetryDue(ctx, topic, partition, message.offset);
   }
 
   // The attributes read above serve the first delivery; a redelivery gets a fresh copy, so

@@ -38,4 +38,8 @@ export interface SubscriptionContext {
    * a commit queued under an older value belongs to a generation that is over.
    */
   readonly membership: { epoch: number };
+  /** Latest delivery time of retry-topic records waiting to be due (`topic NUL partition NUL offset`), so the cap holds across refetches. */
+  readonly retryDeadlines: Map<string, number>;
+  /** True while the application paused the subscription: a retry wait must not resume it. */
+  readonly pausedByUser: () => boolean;
 }

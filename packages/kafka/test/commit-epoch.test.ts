@@ -43,6 +43,8 @@ describe('commits across a rejoin', () => {
       monitor: new TransportMonitor((e) => events.push(e)),
       fail: () => undefined,
       membership: { epoch: 1 },
+      retryDeadlines: new Map(),
+      pausedByUser: () => false,
     };
     const sent: string[] = [];
     let releaseFirst!: () => void;

@@ -122,6 +122,49 @@ describe.each(kafkaMajors)('Kafka %i.x write refusals', (major) => {
     expect(lag[0]?.committed).toBeUndefined();
   });
 
+  it('pauses a retry-topic partition until its record is due instead of holding the other partitions', async () => {
+    ns = namespace(major, 'retrypause');
+    const transport = ns.transport({
+      retry: { mode: 'topics', tiers: 1 },
+      topics: { partitions: 1 },
+    });
+    const type = 'pdf.rendered';
+    const group = ns.group();
+    const slow = jsonMessage(type, { n: 0 });
+    const handledAt = new Map<string, number>();
+    let retriedAt = 0;
+    await transport.subscribe({ name: group, kind: 'event', types: [type] }, async (d) => {
+      if (d.attributes.id === slow.attributes.id && d.attempt === 1) {
+        retriedAt = Date.now();
+        return { type: 'retry', delayMs: 15_000, reason: 'renderer busy' };
+      }
+      handledAt.set(d.attributes.id!, Date.now());
+      return ack;
+    });
+    await transport.publish([slow]);
+    await until(
+      () => retriedAt > 0,
+      () => retriedAt,
+    );
+    // Give the member time to fetch the retry copy, then publish more to the source topic.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const later = Array.from({ length: 5 }, (_, n) => jsonMessage(type, { n: n + 1 }));
+    await transport.publish(later);
+    await until(
+      () => later.every((m) => handledAt.has(m.attributes.id)),
+      () => handledAt.size,
+      30_000,
+    );
+    // Handled while the retry still waits, not after it.
+    expect(handledAt.has(slow.attributes.id)).toBe(false);
+    await until(
+      () => handledAt.has(slow.attributes.id),
+      () => handledAt.size,
+      30_000,
+    );
+    expect(handledAt.get(slow.attributes.id)! - retriedAt).toBeGreaterThanOrEqual(15_000);
+  }, 120_000);
+
   it('caps the wait of a retry-topic record whose due time is forged far in the future', async () => {
     ns = namespace(major, 'forgeddue');
     const events: KafkaTransportEvent[] = [];
