@@ -11,6 +11,7 @@ import { attributesOf, headerStrings, readRecordHeaders, toRecord } from '../src
 import { RETRY_HEADERS, readRetryState } from '../src/retry-headers.js';
 import { Slots } from '../src/slots.js';
 import { assertTopicName } from '../src/topic-names.js';
+import { refusalOf } from '../src/write-refusal.js';
 import { orderViolations } from './order-check.js';
 
 describe('PartitionProgress', () => {
@@ -80,6 +81,9 @@ describe('options', () => {
     expect(() => resolveKafkaOptions({ topics: { partitions: 0 } })).toThrow(
       /topics.partitions is 0/,
     );
+    expect(() => resolveKafkaOptions({ retry: { maxDelayMs: -1 } })).toThrow(
+      /retry.maxDelayMs is -1/,
+    );
     expect(() => createKafkaTransport({})).toThrow(
       /needs a kafkajs client .* or bootstrap brokers/,
     );
@@ -89,6 +93,7 @@ describe('options', () => {
     const resolved = resolveKafkaOptions({});
     expect(resolved.producer.acks).toBe(-1);
     expect(resolved.retry.mode).toBe('blocking');
+    expect(resolved.retry.maxDelayMs).toBe(300_000);
     expect(resolved.commands).toBe('refuse');
     expect(resolved.topics).toMatchObject({ autoCreate: true, partitions: 3 });
     expect(resolved.topicFor('order.placed')).toBe('order.placed');
@@ -259,5 +264,27 @@ describe('per-key order check of the fault tests', () => {
     expect(orderViolations(log(['a', 0, 'm1'], ['a', 2, 'm1']))).toEqual([
       'key a: 2 (by m1) came right after 0 (by m1)',
     ]);
+  });
+});
+
+describe('write refusals', () => {
+  it('finds a permanent refusal however deep kafkajs and the writer wrapped it', () => {
+    const tooLarge = Object.assign(new Error('too large'), { type: 'MESSAGE_TOO_LARGE' });
+    const retriesExceeded = Object.assign(new Error('retries exceeded'), { cause: tooLarge });
+    expect(refusalOf(new Error('not acknowledged', { cause: retriesExceeded }))).toBe('too-large');
+    const denied = Object.assign(new Error('denied'), { type: 'TOPIC_AUTHORIZATION_FAILED' });
+    expect(refusalOf(Object.assign(new Error('aggregate'), { errors: [denied] }))).toBe(
+      'not-authorized',
+    );
+    const missing = Object.assign(new Error('no metadata'), {
+      name: 'KafkaJSTopicMetadataNotLoaded',
+    });
+    expect(refusalOf(missing)).toBe('missing-topic');
+  });
+
+  it('leaves transient failures to be retried', () => {
+    const timeout = Object.assign(new Error('timeout'), { type: 'REQUEST_TIMED_OUT' });
+    expect(refusalOf(new Error('not acknowledged', { cause: timeout }))).toBeUndefined();
+    expect(refusalOf(new Error('connection closed'))).toBeUndefined();
   });
 });
