@@ -74,6 +74,50 @@ describe.each(kafkaMajors)('Kafka %i.x write refusals', (major) => {
     expect(lag).toEqual([{ partition: 0, committed: '3', end: '3', lag: 0 }]);
   });
 
+  it('dead-letters a record whose retry-topic copy the broker refuses as too large, and keeps flowing', async () => {
+    ns = namespace(major, 'retrylarge');
+    const events: KafkaTransportEvent[] = [];
+    const transport = ns.transport({
+      retry: { mode: 'topics', tiers: 1 },
+      topics: { partitions: 1 },
+      onEvent: (e) => events.push(e),
+    });
+    const type = 'video.encoded';
+    const group = ns.group();
+    await transport.ensureTopics([transport.retryTopicFor(group, 1)], {
+      config: { 'max.message.bytes': '2048' },
+    });
+    const big = jsonMessage(type, { blob: 'x'.repeat(8 * 1024) });
+    const later = jsonMessage(type, { n: 1 });
+    await transport.publish([big, later]);
+    const handled: string[] = [];
+    await transport.subscribe({ name: group, kind: 'event', types: [type] }, async (d) => {
+      if (d.attributes.id === big.attributes.id) {
+        return { type: 'retry', delayMs: 100, reason: 'encoder busy' };
+      }
+      handled.push(d.attributes.id!);
+      return ack;
+    });
+    await until(
+      () => handled.length === 1,
+      () => handled.length,
+      15_000,
+      'the record behind the refused retry copy',
+    );
+    const [dead] = await ns.readTopic(transport.deadLetterTopicFor(group), 1);
+    expect(dead?.headers[DEAD_LETTER_HEADERS.code]).toBe('EDA_RETRY_REFUSED');
+    expect(dead?.headers[DEAD_LETTER_HEADERS.message]).toMatch(/encoder busy/);
+    expect(dead?.headers.ce_id).toBe(big.attributes.id);
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        kind: 'write-refused',
+        topic: transport.retryTopicFor(group, 1),
+        refusal: 'too-large',
+        action: 'dead-lettered',
+      }),
+    );
+  });
+
   it('stops the subscription with a ConfigurationError naming the topic when the dead-letter topic is missing, and commits nothing past the record', async () => {
     ns = namespace(major, 'dlqmissing');
     const errors: unknown[] = [];
