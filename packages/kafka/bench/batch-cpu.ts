@@ -21,6 +21,7 @@ import { BINARY_MODE, bodyOf, readRecordHeaders } from '../src/record-mapping.js
 import type { RecordWriter } from '../src/record-writer.js';
 import { Slots } from '../src/slots.js';
 import type { SubscriptionContext } from '../src/subscription-context.js';
+import { TransportMonitor } from '../src/transport-events.js';
 import { benchBody, benchEvent, rawEachBatch } from './bench-kit.js';
 
 const rounds = Number(process.argv[2] ?? 7);
@@ -87,6 +88,11 @@ function context(handler: DeliveryHandler): SubscriptionContext {
     closing: new AbortController().signal,
     killed: new AbortController().signal,
     commitChains: new Map(),
+    monitor: new TransportMonitor(undefined),
+    fail: () => undefined,
+    membership: { epoch: 1 },
+    retryDeadlines: new Map(),
+    pausedByUser: () => false,
   };
 }
 

@@ -8,6 +8,7 @@ import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { BatchStop } from './batch-stop.js';
 import { isMembershipLost } from './membership-errors.js';
 import { PartitionProgress } from './partition-progress.js';
+import { retryDueAt } from './retry-due.js';
 import { settleRecord } from './settle-record.js';
 import type { SubscriptionContext } from './subscription-context.js';
 
@@ -38,6 +39,43 @@ function shutdownDeadline(ctx: SubscriptionContext): { promise: Promise<void>; c
 }
 
 /**
+ * How many records at the head of a retry-topic batch are due (or due within one fetch wait,
+ * which settleRecord sleeps out), and when the first one that is not becomes due.
+ */
+function duePrefix(
+  ctx: SubscriptionContext,
+  topic: string,
+  partition: number,
+  messages: readonly KafkaMessage[],
+): { count: number; nextDueAt: number | undefined } {
+  if (!ctx.retryTopics.includes(topic)) return { count: messages.length, nextDueAt: undefined };
+  const horizon = Date.now() + ctx.options.consumer.maxWaitTimeMs;
+  for (let i = 0; i < messages.length; i++) {
+    const dueAt = retryDueAt(ctx, topic, partition, messages[i]!);
+    if (dueAt > horizon) return { count: i, nextDueAt: dueAt };
+  }
+  return { count: messages.length, nextDueAt: undefined };
+}
+
+/**
+ * Pauses a retry-topic partition until its next record is due. Sleeping inside the batch
+ * instead would hold every partition of the fetch for this member; paused, the partition is
+ * fetched again from its first unsettled record once resumed.
+ */
+function pauseUntil(payload: EachBatchPayload, ctx: SubscriptionContext, dueAt: number): void {
+  const resume = payload.pause();
+  const timer = setTimeout(
+    () => {
+      // The application's own pause wins: its resume() resumes this partition too.
+      if (!ctx.closing.aborted && !ctx.pausedByUser()) resume();
+    },
+    Math.max(0, dueAt - Date.now()),
+  );
+  // A pending resume must not keep a closing process alive.
+  timer.unref();
+}
+
+/**
  * The eachBatch body of a subscription.
  * @throws the kafkajs membership error when a rebalance started, after in-flight work settled
  * and what could be committed was, so that kafkajs rejoins the group.
@@ -49,6 +87,12 @@ export async function processBatch(
   const { batch } = payload;
   const { topic, partition } = batch;
   if (!batch.messages.length) return;
+  // Retry-topic records are taken only while due; later ones wait for the resumed fetch.
+  const due = duePrefix(ctx, topic, partition, batch.messages);
+  const messages =
+    due.count === batch.messages.length ? batch.messages : batch.messages.slice(0, due.count);
+  if (due.nextDueAt !== undefined) pauseUntil(payload, ctx, due.nextDueAt);
+  if (!messages.length) return;
   const abandon = new AbortController();
   const stop = new BatchStop([abandon.signal, ctx.closing, ctx.killed]);
   let membershipError: unknown;
@@ -57,7 +101,9 @@ export async function processBatch(
     abandon.abort();
   };
 
-  const progress = new PartitionProgress(batch.messages.map((m) => m.offset));
+  const progress = new PartitionProgress(messages.map((m) => m.offset));
+  // The membership this batch was fetched in: its commits are only valid in it.
+  const epoch = ctx.membership.epoch;
   // Commits of one partition are chained across batches, so an older commit can never land
   // after a newer one and move the group back.
   const chainKey = `${topic}\u0000${partition}`;
@@ -77,6 +123,20 @@ export async function processBatch(
     if (requested !== undefined && last <= requested) return commits;
     requested = last;
     commits = commits.then(async () => {
+      // kafkajs fills in the generation when the commit is sent, not when it was asked for: a
+      // commit that waited here while the member rejoined would go out under the new
+      // generation, which the broker accepts, and could move back the offset of a partition
+      // that now belongs to another member. Dropped, its records are delivered again.
+      if (ctx.membership.epoch !== epoch) {
+        ctx.monitor.report({
+          kind: 'commit-dropped',
+          subscription: ctx.name,
+          topic,
+          partition,
+          offset: String(last + 1n),
+        });
+        return;
+      }
       try {
         await payload.commitOffsetsIfNecessary({
           topics: [{ topic, partitions: [{ partition, offset: String(last + 1n) }] }],
@@ -113,7 +173,7 @@ export async function processBatch(
     // One runner per key works through that key's records strictly in order; runners of
     // different keys compete for the member's slots.
     const lanes = new Map<string, number[]>();
-    batch.messages.forEach((message, position) => {
+    messages.forEach((message, position) => {
       const lane = laneOf(ctx, message);
       const queue = lanes.get(lane);
       if (queue) queue.push(position);
@@ -121,7 +181,7 @@ export async function processBatch(
     });
     const runLane = async (queue: readonly number[]) => {
       for (const position of queue) {
-        const message = batch.messages[position]!;
+        const message = messages[position]!;
         let settled = false;
         try {
           settled = await settleRecord(ctx, topic, partition, message, stop);
@@ -152,8 +212,9 @@ export async function processBatch(
   }
   const committing = commit();
   // Leaving (close) or rejoining (rebalance) must wait for the commit, which is only valid in
-  // this generation. Otherwise the next fetch need not wait for it: the broker refuses it if
-  // the generation has moved on by the time it arrives.
+  // this generation. Otherwise the next fetch need not wait for it: if the member starts to
+  // rejoin before it is sent, it is dropped (see above); one already sent when the generation
+  // moves on is refused by the broker (ILLEGAL_GENERATION). Either way the records come again.
   if (ctx.closing.aborted || membershipError !== undefined) await committing;
   if (membershipError !== undefined) throw membershipError;
 }

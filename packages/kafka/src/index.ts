@@ -16,3 +16,8 @@ export type {
 export type { KafkaLogLevel } from './log-level.js';
 export { RETRY_HEADERS } from './retry-headers.js';
 export { BODY_DROPPED_HEADER } from './settle-record.js';
+export type {
+  KafkaTransportEvent,
+  KafkaTransportStats,
+  WriteRefusal,
+} from './transport-events.js';

@@ -14,6 +14,7 @@ import type { ResolvedKafkaOptions } from './kafka-transport-options.js';
 import type { RecordWriter } from './record-writer.js';
 import { Slots } from './slots.js';
 import type { SubscriptionContext } from './subscription-context.js';
+import type { TransportMonitor } from './transport-events.js';
 
 /** A running Kafka subscription. */
 export interface KafkaSubscription extends Subscription {
@@ -51,6 +52,7 @@ export interface StartSubscriptionOptions {
   readonly handler: DeliveryHandler;
   readonly writer: RecordWriter;
   readonly options: ResolvedKafkaOptions;
+  readonly monitor: TransportMonitor;
   /** Called once when the subscription has closed. */
   readonly onClosed: () => void;
 }
@@ -66,6 +68,8 @@ export async function startSubscription(
   const { kafka, name, topics, options } = params;
   const closing = new AbortController();
   const killed = new AbortController();
+  // Bound once the subscription object exists; a failure before that cannot happen (no batch runs).
+  let stopSelf: (error: Error) => void = () => undefined;
   const ctx: SubscriptionContext = {
     name,
     handler: params.handler,
@@ -78,6 +82,11 @@ export async function startSubscription(
     closing: closing.signal,
     killed: killed.signal,
     commitChains: new Map(),
+    monitor: params.monitor,
+    fail: (error) => stopSelf(error),
+    membership: { epoch: 0 },
+    retryDeadlines: new Map(),
+    pausedByUser: () => paused,
   };
   let consumer: Consumer | undefined;
   let paused = false;
@@ -108,6 +117,14 @@ export async function startSubscription(
       firstFetch = resolve;
     });
     const removeFetchListener = c.on(c.events.FETCH, () => firstFetch());
+    // A rejoin starts (REBALANCING) or completes (GROUP_JOIN, also after kafkajs rejoins on its
+    // own for an unknown member id): commits queued before it belong to a generation that is over.
+    const newEpoch = () => {
+      ctx.membership.epoch += 1;
+    };
+    c.on(c.events.REBALANCING, newEpoch);
+    c.on(c.events.GROUP_JOIN, newEpoch);
+    newEpoch();
     try {
       await c.connect();
       await c.subscribe({ topics: [...topics], fromBeginning: params.startAt === 'earliest' });
@@ -192,6 +209,13 @@ export async function startSubscription(
       killed.abort();
       return subscription.close();
     },
+  };
+  stopSelf = (error) => {
+    if (closing.signal.aborted) return;
+    options.onError(error);
+    params.monitor.report({ kind: 'subscription-stopped', subscription: name, error });
+    // Not awaited: the caller is a batch that close() itself waits for.
+    void subscription.close();
   };
   return subscription;
 }

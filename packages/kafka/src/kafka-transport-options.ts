@@ -4,6 +4,7 @@ import { ConfigurationError } from '@eda/core';
 import type { Kafka } from 'kafkajs';
 import type { KafkaLogLevel } from './log-level.js';
 import { defaultDeadLetterTopicFor, defaultRetryTopicFor, defaultTopicFor } from './topic-names.js';
+import type { KafkaTransportEvent } from './transport-events.js';
 
 /** Compression of produced batches. Codecs other than gzip must be registered on kafkajs's `CompressionCodecs` by the application. */
 export type KafkaCompression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -64,6 +65,13 @@ export interface KafkaRetryOptions {
   readonly mode?: 'blocking' | 'topics';
   /** Retry topics per subscription in `topics` mode; attempts past the last tier reuse it. @default 3 */
   readonly tiers?: number;
+  /**
+   * Longest wait of one retry, in both modes: a longer `delayMs` is shortened to it, and a
+   * retry-topic record due later than this from now (a skewed clock or a forged
+   * `x-eda-retry-due` header) waits only this long, so no record can hold its lane for longer.
+   * @default 300000
+   */
+  readonly maxDelayMs?: number;
 }
 
 /** Topics the transport creates when they are missing. */
@@ -117,6 +125,13 @@ export interface KafkaTransportOptions {
    * @default logs to console.error unless logLevel is 'nothing'
    */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Told about failures the transport handled by a policy of its own (a refused dead-letter or
+   * retry copy, a capped retry wait, a subscription it stopped, a commit dropped after a
+   * rejoin); `transport.stats()` counts them. Must not throw.
+   * @default none
+   */
+  readonly onEvent?: (event: KafkaTransportEvent) => void;
 }
 
 /** Options with every default filled in. */
@@ -244,6 +259,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     retry: {
       mode: oneOf('retry.mode', retry.mode ?? 'blocking', ['blocking', 'topics'] as const),
       tiers: integer('retry.tiers', retry.tiers ?? 3, 1, 100),
+      maxDelayMs: integer('retry.maxDelayMs', retry.maxDelayMs ?? 300_000, 0),
     },
     topics: {
       autoCreate: topics.autoCreate ?? true,

@@ -29,6 +29,7 @@ import { RecordWriter, type TopicRecords } from './record-writer.js';
 import { registerKill } from './testing-hooks.js';
 import { assertTopicName } from './topic-names.js';
 import { TopicRegistry, type TopicSpec } from './topic-registry.js';
+import { type KafkaTransportStats, TransportMonitor } from './transport-events.js';
 
 /** Options of `KafkaTransport.ensureTopics`. */
 export interface EnsureTopicsOptions {
@@ -69,6 +70,8 @@ export interface KafkaTransport extends Transport {
   seek(group: string, topic: string, target: SeekTarget): Promise<void>;
   /** Per-partition committed offset, end offset and lag of a group on a topic. */
   lag(group: string, topic: string): Promise<PartitionLag[]>;
+  /** Counts of the failures the transport handled by a policy of its own (see `onEvent`). */
+  stats(): KafkaTransportStats;
 }
 
 function capabilitiesFor(options: ResolvedKafkaOptions): TransportCapabilities {
@@ -120,6 +123,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): KafkaTrans
   }
   const { kafka } = clientOf(options);
   const writer = new RecordWriter(kafka, resolved.producer);
+  const monitor = new TransportMonitor(options.onEvent);
   let admin: Promise<Admin> | undefined;
   const adminClient = (): Promise<Admin> => {
     if (!admin) {
@@ -246,6 +250,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): KafkaTrans
         handler,
         writer,
         options: resolved,
+        monitor,
         onClosed: () => subscriptions.delete(subscription),
       });
       if (closed) {
@@ -274,6 +279,10 @@ export function createKafkaTransport(options: KafkaTransportOptions): KafkaTrans
     async lag(group, topic) {
       assertOpen();
       return groupLag(await adminClient(), group, topic);
+    },
+
+    stats() {
+      return monitor.stats();
     },
 
     async close() {

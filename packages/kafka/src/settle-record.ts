@@ -4,6 +4,7 @@
 // returns false and is never committed.
 import {
   abortableSleep,
+  ConfigurationError,
   type DeadLetterReason,
   type Delivery,
   type DeliveryOrigin,
@@ -14,8 +15,11 @@ import {
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { BatchStop } from './batch-stop.js';
 import { bodyOf, headerStrings, readRecordHeaders } from './record-mapping.js';
+import { forgetRetryDue, retryDueAt } from './retry-due.js';
 import { INTERNAL_HEADER_NAMES, RETRY_HEADERS, readRetryState } from './retry-headers.js';
 import type { SubscriptionContext } from './subscription-context.js';
+import type { WriteRefusal } from './transport-events.js';
+import { refusalOf } from './write-refusal.js';
 
 /** Header added to a dead letter whose value was left out because it was too large. */
 export const BODY_DROPPED_HEADER = 'x-eda-body-dropped-bytes';
@@ -33,21 +37,39 @@ function attemptKeyOf(topic: string, partition: number, offset: string): string 
   return `${topic}\u0000${partition}\u0000${offset}`;
 }
 
-/** Writes until the broker acknowledges or `stop` aborts; true when written. */
-async function writeUntilDone(
+type CopyMessage = { key: Buffer | null; value: Buffer | null; headers: IHeaders };
+
+/**
+ * A refusal that is not about size may be a moment's view (a topic just created, ACLs being
+ * applied): it counts as permanent only after this many writes in a row were refused.
+ */
+const REFUSALS_BEFORE_GIVING_UP = 3;
+
+/**
+ * Writes until the broker acknowledges, `stop` aborts, or the broker refuses the write for good.
+ * Transient failures are retried with backoff: the record stays unsettled meanwhile, so the
+ * partition does not commit past it.
+ * @returns 'written', 'aborted', or the permanent refusal.
+ */
+async function writeCopy(
   ctx: SubscriptionContext,
   topic: string,
-  message: { key: Buffer | null; value: Buffer | null; headers: IHeaders },
+  message: CopyMessage,
   stop: BatchStop,
-): Promise<boolean> {
+): Promise<'written' | 'aborted' | { refusal: WriteRefusal; error: unknown }> {
   let backoffMs = 200;
+  let refusals = 0;
   for (;;) {
-    if (stop.aborted) return false;
+    if (stop.aborted) return 'aborted';
     try {
       await ctx.writer.write([{ topic, messages: [message] }]);
-      return true;
+      return 'written';
     } catch (error) {
-      // The record stays unsettled, so the partition does not commit past it.
+      const refusal = refusalOf(error);
+      // Too large never changes by waiting: the caller trims or reroutes at once.
+      if (refusal === 'too-large') return { refusal, error };
+      refusals = refusal ? refusals + 1 : 0;
+      if (refusal && refusals >= REFUSALS_BEFORE_GIVING_UP) return { refusal, error };
       ctx.options.onError(error);
       await abortableSleep(backoffMs, stop.signal);
       backoffMs = Math.min(5000, backoffMs * 2);
@@ -55,7 +77,46 @@ async function writeUntilDone(
   }
 }
 
-function deadLetter(
+const REFUSAL_ADVICE: Readonly<Record<WriteRefusal, string>> = {
+  'too-large': "raise the topic's max.message.bytes (and the broker's message.max.bytes)",
+  'missing-topic': 'create the topic (transport.ensureTopics) or turn topics.autoCreate on',
+  'not-authorized': 'grant this client Write (and Describe) on the topic',
+  'invalid-record': "check the topic's configuration (for example a compacted topic needs keys)",
+};
+
+/** Stops the subscription for a write the broker refuses for good; the record stays unsettled. */
+function stopFor(
+  ctx: SubscriptionContext,
+  topic: string,
+  what: string,
+  refused: { refusal: WriteRefusal; error: unknown },
+  origin: DeliveryOrigin,
+): false {
+  const cause = (refused.error as Error)?.message ?? String(refused.error);
+  const why =
+    refused.refusal === 'missing-topic' ? 'the topic is missing (does not exist)' : refused.refusal;
+  const error = new ConfigurationError(
+    `Kafka subscription "${ctx.name}" stopped: the broker refuses its ${what} to topic "${topic}" for good (${why}: ${cause}). The record at ${origin.destination}/${origin.partition ?? '?'}@${origin.offset ?? '?'} was not settled and nothing past it was committed; it is delivered again when you subscribe again. To fix: ${REFUSAL_ADVICE[refused.refusal]}.`,
+    { cause: refused.error },
+  );
+  ctx.monitor.report({
+    kind: 'write-refused',
+    subscription: ctx.name,
+    topic,
+    refusal: refused.refusal,
+    action: 'stopped',
+    message: cause,
+  });
+  ctx.fail(error);
+  return false;
+}
+
+/**
+ * Writes the dead letter of `message`. A copy the broker refuses as too large is written again
+ * trimmed (payload left out, then the original's headers too); any other permanent refusal
+ * stops the subscription rather than committing past a record it could not keep.
+ */
+async function deadLetter(
   ctx: SubscriptionContext,
   message: KafkaMessage,
   reason: DeadLetterReason,
@@ -63,20 +124,98 @@ function deadLetter(
   stop: BatchStop,
   dropBody = false,
 ): Promise<boolean> {
-  return writeUntilDone(
-    ctx,
-    ctx.deadLetterTopic,
+  const topic = ctx.deadLetterTopic;
+  const reasonHeaders = deadLetterHeaders(reason, origin);
+  const dropped = { [BODY_DROPPED_HEADER]: String(message.value?.byteLength ?? 0) };
+  const original = userHeaders(message.headers);
+  const attempts: CopyMessage[] = [
+    ...(dropBody
+      ? []
+      : [{ key: message.key, value: message.value, headers: { ...original, ...reasonHeaders } }]),
+    { key: message.key, value: null, headers: { ...original, ...reasonHeaders, ...dropped } },
+    // The last resort keeps what identifies the record and why it died.
     {
       key: message.key,
-      value: dropBody ? null : message.value,
+      value: null,
       headers: {
-        ...userHeaders(message.headers),
-        ...deadLetterHeaders(reason, origin),
-        ...(dropBody ? { [BODY_DROPPED_HEADER]: String(message.value?.byteLength ?? 0) } : {}),
+        ...(original.ce_id === undefined ? {} : { ce_id: original.ce_id }),
+        ...(original.ce_type === undefined ? {} : { ce_type: original.ce_type }),
+        ...reasonHeaders,
+        ...dropped,
       },
     },
+  ];
+  for (const [index, copy] of attempts.entries()) {
+    const result = await writeCopy(ctx, topic, copy, stop);
+    if (result === 'written') return true;
+    if (result === 'aborted') return false;
+    if (result.refusal !== 'too-large' || index === attempts.length - 1) {
+      return stopFor(ctx, topic, 'dead letter', result, origin);
+    }
+    const cause = (result.error as Error)?.message ?? String(result.error);
+    ctx.options.onError(result.error);
+    ctx.monitor.report({
+      kind: 'write-refused',
+      subscription: ctx.name,
+      topic,
+      refusal: 'too-large',
+      action: 'trimmed',
+      message: cause,
+    });
+  }
+  return false;
+}
+
+/**
+ * Hands a retry to the retry topic. A copy the broker refuses as too large can never be
+ * retried through the topics: it is dead-lettered instead, with the retry reason.
+ */
+async function retryCopy(
+  ctx: SubscriptionContext,
+  topic: string,
+  message: KafkaMessage,
+  copy: CopyMessage,
+  attempt: number,
+  retryReason: string,
+  origin: DeliveryOrigin,
+  stop: BatchStop,
+): Promise<boolean> {
+  const result = await writeCopy(ctx, topic, copy, stop);
+  if (result === 'written') return true;
+  if (result === 'aborted') return false;
+  if (result.refusal !== 'too-large') return stopFor(ctx, topic, 'retry copy', result, origin);
+  const cause = (result.error as Error)?.message ?? String(result.error);
+  ctx.options.onError(result.error);
+  ctx.monitor.report({
+    kind: 'write-refused',
+    subscription: ctx.name,
+    topic,
+    refusal: 'too-large',
+    action: 'dead-lettered',
+    message: cause,
+  });
+  return deadLetter(
+    ctx,
+    message,
+    {
+      code: 'EDA_RETRY_REFUSED',
+      errorType: 'RetryRefusedError',
+      message:
+        `The broker refused the retry copy for ${topic} as too large (${cause}); dead-lettered after attempt ${attempt} instead. Last retry reason: ${retryReason}`.slice(
+          0,
+          2000,
+        ),
+      attempts: attempt,
+      subscription: ctx.name,
+    },
+    origin,
     stop,
   );
+}
+
+/** A retry's wait, never negative nor longer than `retry.maxDelayMs`. */
+function retryDelayMs(ctx: SubscriptionContext, delayMs: number): number {
+  return Math.min(ctx.options.retry.maxDelayMs, Math.max(0, delayMs));
 }
 
 /**
@@ -130,9 +269,14 @@ export async function settleRecord(
     );
   }
 
-  if (retryState && retryState.dueAt > Date.now()) {
-    await abortableSleep(retryState.dueAt - Date.now(), stop.signal);
-    if (stop.aborted) return false;
+  if (retryState) {
+    // processBatch pauses the partition for longer waits; what is left here is short.
+    const dueAt = retryDueAt(ctx, topic, partition, message);
+    if (dueAt > Date.now()) {
+      await abortableSleep(dueAt - Date.now(), stop.signal);
+      if (stop.aborted) return false;
+    }
+    forgetRetryDue(ctx, topic, partition, message.offset);
   }
 
   // The attributes read above serve the first delivery; a redelivery gets a fresh copy, so
@@ -172,23 +316,31 @@ export async function settleRecord(
       return true;
     }
     const attemptKey = attemptKeyOf(topic, partition, message.offset);
-    ctx.attempts.set(attemptKey, attempt);
+    // Remembered for a redelivery to this member after an abandon, which counts one more
+    // delivery unless this one was deferred.
+    ctx.attempts.set(
+      attemptKey,
+      disposition.type === 'retry' && disposition.deferred ? attempt - 1 : attempt,
+    );
 
     let settled: boolean;
     if (disposition.type === 'dead-letter') {
       settled = await deadLetter(ctx, message, disposition.reason, origin, stop);
     } else if (ctx.options.retry.mode === 'topics') {
+      // A deferred retry (the message waited on something outside it) keeps its attempt.
+      const next = disposition.deferred ? attempt : attempt + 1;
       const tier = Math.min(attempt, ctx.retryTopics.length);
-      settled = await writeUntilDone(
+      settled = await retryCopy(
         ctx,
         ctx.retryTopics[tier - 1]!,
+        message,
         {
           key: message.key,
           value: message.value,
           headers: {
             ...userHeaders(message.headers),
-            [RETRY_HEADERS.attempt]: String(attempt + 1),
-            [RETRY_HEADERS.due]: String(Date.now() + Math.max(0, disposition.delayMs)),
+            [RETRY_HEADERS.attempt]: String(next),
+            [RETRY_HEADERS.due]: String(Date.now() + retryDelayMs(ctx, disposition.delayMs)),
             [RETRY_HEADERS.reason]: disposition.reason.slice(0, 1000),
             [RETRY_HEADERS.destination]: origin.destination,
             ...(origin.partition === undefined
@@ -197,13 +349,17 @@ export async function settleRecord(
             ...(origin.offset === undefined ? {} : { [RETRY_HEADERS.offset]: origin.offset }),
           },
         },
+        attempt,
+        disposition.reason,
+        origin,
         stop,
       );
     } else {
       // Blocking retry: later records of this key wait behind this one, so their order holds.
-      await abortableSleep(Math.max(0, disposition.delayMs), stop.signal);
+      await abortableSleep(retryDelayMs(ctx, disposition.delayMs), stop.signal);
       if (stop.aborted) return false;
-      attempt += 1;
+      // A deferred retry does not spend the delivery budget: the next delivery keeps the attempt.
+      if (!disposition.deferred) attempt += 1;
       continue;
     }
     if (settled) ctx.attempts.delete(attemptKey);

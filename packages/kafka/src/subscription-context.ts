@@ -4,6 +4,7 @@ import type { DeliveryHandler } from '@eda/core';
 import type { ResolvedKafkaOptions } from './kafka-transport-options.js';
 import type { RecordWriter } from './record-writer.js';
 import type { Slots } from './slots.js';
+import type { TransportMonitor } from './transport-events.js';
 
 export interface SubscriptionContext {
   /** The subscription (consumer group) name. */
@@ -24,4 +25,21 @@ export interface SubscriptionContext {
   readonly killed: AbortSignal;
   /** The latest commit of each partition (`topic NUL partition`), so commits apply in order. */
   readonly commitChains: Map<string, Promise<void>>;
+  /** Counts and reports the failures the transport handles by a policy of its own. */
+  readonly monitor: TransportMonitor;
+  /**
+   * Stops the subscription for a reason retrying cannot fix (reported to onError and as an
+   * event); in-flight records finish, what is settled is committed, the member leaves. Never
+   * waits for the close, so a batch may call it.
+   */
+  readonly fail: (error: Error) => void;
+  /**
+   * The member's group membership as a counter, raised whenever it starts to rejoin or joins:
+   * a commit queued under an older value belongs to a generation that is over.
+   */
+  readonly membership: { epoch: number };
+  /** Latest delivery time of retry-topic records waiting to be due (`topic NUL partition NUL offset`), so the cap holds across refetches. */
+  readonly retryDeadlines: Map<string, number>;
+  /** True while the application paused the subscription: a retry wait must not resume it. */
+  readonly pausedByUser: () => boolean;
 }

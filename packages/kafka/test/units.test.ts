@@ -11,6 +11,8 @@ import { attributesOf, headerStrings, readRecordHeaders, toRecord } from '../src
 import { RETRY_HEADERS, readRetryState } from '../src/retry-headers.js';
 import { Slots } from '../src/slots.js';
 import { assertTopicName } from '../src/topic-names.js';
+import { refusalOf } from '../src/write-refusal.js';
+import { orderViolations } from './order-check.js';
 
 describe('PartitionProgress', () => {
   it('moves the commit point only over a run of settled records', () => {
@@ -79,6 +81,9 @@ describe('options', () => {
     expect(() => resolveKafkaOptions({ topics: { partitions: 0 } })).toThrow(
       /topics.partitions is 0/,
     );
+    expect(() => resolveKafkaOptions({ retry: { maxDelayMs: -1 } })).toThrow(
+      /retry.maxDelayMs is -1/,
+    );
     expect(() => createKafkaTransport({})).toThrow(
       /needs a kafkajs client .* or bootstrap brokers/,
     );
@@ -88,6 +93,7 @@ describe('options', () => {
     const resolved = resolveKafkaOptions({});
     expect(resolved.producer.acks).toBe(-1);
     expect(resolved.retry.mode).toBe('blocking');
+    expect(resolved.retry.maxDelayMs).toBe(300_000);
     expect(resolved.commands).toBe('refuse');
     expect(resolved.topics).toMatchObject({ autoCreate: true, partitions: 3 });
     expect(resolved.topicFor('order.placed')).toBe('order.placed');
@@ -217,5 +223,68 @@ describe('record mapping', () => {
     expect(
       readRetryState({ [RETRY_HEADERS.attempt]: 'x', [RETRY_HEADERS.destination]: 'orders' }),
     ).toBeUndefined();
+  });
+});
+
+describe('per-key order check of the fault tests', () => {
+  const log = (...entries: [string, number, string][]) =>
+    entries.map(([key, n, member]) => ({ key, n, member }));
+
+  it('accepts in-order handling and replays that run forward from an earlier record', () => {
+    expect(
+      orderViolations(
+        log(
+          ['a', 0, 'm1'],
+          ['a', 1, 'm1'],
+          ['b', 0, 'm1'],
+          ['a', 0, 'm2'],
+          ['a', 1, 'm2'],
+          ['a', 2, 'm2'],
+        ),
+      ),
+    ).toEqual([]);
+  });
+
+  it('rejects a stale member finishing n after the new owner handled n + 1', () => {
+    // m1 lost the partition while handling 1; m2 handled 1 and 2; m1's 1 lands late.
+    const stale = log(
+      ['a', 0, 'm1'],
+      ['a', 1, 'm2'],
+      ['a', 2, 'm2'],
+      ['a', 1, 'm1'],
+      ['a', 3, 'm2'],
+    );
+    expect(orderViolations(stale)).toEqual(['key a: 3 (by m2) came right after 1 (by m1)']);
+    expect(orderViolations(stale.slice(0, 4))).toEqual([
+      'key a: the last record handled was 1 (by m1) after 2 had been: a late repeat',
+    ]);
+  });
+
+  it('rejects a skip ahead', () => {
+    expect(orderViolations(log(['a', 0, 'm1'], ['a', 2, 'm1']))).toEqual([
+      'key a: 2 (by m1) came right after 0 (by m1)',
+    ]);
+  });
+});
+
+describe('write refusals', () => {
+  it('finds a permanent refusal however deep kafkajs and the writer wrapped it', () => {
+    const tooLarge = Object.assign(new Error('too large'), { type: 'MESSAGE_TOO_LARGE' });
+    const retriesExceeded = Object.assign(new Error('retries exceeded'), { cause: tooLarge });
+    expect(refusalOf(new Error('not acknowledged', { cause: retriesExceeded }))).toBe('too-large');
+    const denied = Object.assign(new Error('denied'), { type: 'TOPIC_AUTHORIZATION_FAILED' });
+    expect(refusalOf(Object.assign(new Error('aggregate'), { errors: [denied] }))).toBe(
+      'not-authorized',
+    );
+    const missing = Object.assign(new Error('no metadata'), {
+      name: 'KafkaJSTopicMetadataNotLoaded',
+    });
+    expect(refusalOf(missing)).toBe('missing-topic');
+  });
+
+  it('leaves transient failures to be retried', () => {
+    const timeout = Object.assign(new Error('timeout'), { type: 'REQUEST_TIMED_OUT' });
+    expect(refusalOf(new Error('not acknowledged', { cause: timeout }))).toBeUndefined();
+    expect(refusalOf(new Error('connection closed'))).toBeUndefined();
   });
 });
