@@ -10,6 +10,7 @@ import {
   defineEvent,
   EncodeError,
   type OutgoingMessage,
+  UnavailableError,
 } from '@eda/core';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -246,10 +247,17 @@ describe('schema objects of this version', () => {
       const found = await pool.query(
         `select to_regprocedure('eda_outbox_claim_lease(integer,bigint)') is not null as lease,
               to_regprocedure('eda_outbox_claim_lock(integer,bigint)') is not null as lock,
-              to_regprocedure('eda_outbox_release(bigint[])') is not null as release,
+              to_regprocedure('eda_outbox_release(bigint,bigint[])') is not null as release,
+              to_regprocedure('eda_outbox_hold(bigint,bigint[])') is not null as hold,
               to_regclass('eda_outbox_leases') is not null as leases`,
       );
-      expect(found.rows[0]).toEqual({ lease: true, lock: true, release: true, leases: true });
+      expect(found.rows[0]).toEqual({
+        lease: true,
+        lock: true,
+        release: true,
+        hold: true,
+        leases: true,
+      });
       const publish = (n: number) =>
         withTransaction(pool, (client) =>
           bus.publish(OrderPlaced, { orderId: `o-${n}`, n }, { transaction: client }),
@@ -260,7 +268,7 @@ describe('schema objects of this version', () => {
       await store.complete(first);
       // A schema from an earlier version: claim functions, but no lease table.
       await pool.query(`drop table eda_outbox_leases;
-drop function eda_outbox_release(bigint[])`);
+drop function eda_outbox_release(bigint, bigint[]), eda_outbox_hold(bigint, bigint[])`);
       await publish(2);
       // The first claim after the change meets it in the database; the store checks again.
       await expect(store.claim({ limit: 10, leaseMs: 30_000 })).rejects.toMatchObject({
@@ -302,7 +310,7 @@ describe('upgrade from 0.1.0', () => {
     await pool.query(`drop table eda_outbox_leases;
 drop table eda_outbox;
 drop function eda_outbox_claim_lease(integer, bigint), eda_outbox_claim_lock(integer, bigint),
-  eda_outbox_release(bigint[])`);
+  eda_outbox_release(bigint, bigint[]), eda_outbox_hold(bigint, bigint[])`);
     const oldDdl = readFileSync(
       new URL('./fixtures/outbox-schema-0.1.0.sql', import.meta.url),
       'utf8',
@@ -341,7 +349,7 @@ drop function eda_outbox_claim_lease(integer, bigint), eda_outbox_claim_lock(int
 });
 
 describe('relay ordering', () => {
-  it('does not let a later transaction pass one that began earlier and commits later (no gap, order kept)', async () => {
+  it('does not let a later transaction pass one that began earlier and commits later (no gap), and publishes each aggregate in write order', async () => {
     const { pool, store, transport, bus } = await setup();
     const first = await pool.connect();
     const second = await pool.connect();
@@ -376,7 +384,9 @@ describe('relay ordering', () => {
       );
       await first.query('commit');
       expect(await relay.drain()).toBe(4);
-      expect(orderIds(transport.published)).toEqual(['x-1', 'x-0', 'x-2', 'y-1']);
+      // Write order: x-0 was written last, after x-2 was committed (a writer that wrote x-0
+      // having seen x-2 must come after it), although its transaction began first.
+      expect(orderIds(transport.published)).toEqual(['x-1', 'x-2', 'y-1', 'x-0']);
     } finally {
       first.release();
       second.release();
@@ -886,7 +896,7 @@ describe("batch leases (claimMode 'lease')", () => {
     expect(await leaseRows(pool)).toEqual([]);
   });
 
-  it('lets another relay take over a batch whose lease expired; its claim deletes the expired lease row, and the late completion still settles the records', async () => {
+  it('lets another relay take over a batch whose lease expired; its claim deletes the expired lease row, and the late completion or failure is refused and changes nothing', async () => {
     const { pool, store, bus, db } = await setup();
     await publishOrdersOfOneAggregate(pool, bus, 2);
     const other = scope.track(createPostgresOutboxStore({ pool, schema: db.schema.name }));
@@ -904,11 +914,22 @@ describe("batch leases (claimMode 'lease')", () => {
     expect(await leaseRows(pool), 'the new lease only').toEqual([
       { seqs: taken.map((r) => r.recordId), aggregates: ['o', 'o'], active: true },
     ]);
-    // The first relay comes back and completes: the records are published (twice, at least
-    // once), so they leave the new lease too.
-    await store.complete(stale);
-    expect(await leaseRows(pool)).toEqual([]);
+    // The first relay comes back and settles: refused, since its lease was taken over. The new
+    // holder's lease and the rows are as they were, so nothing of aggregate o can pass `other`.
+    const rowsBefore = (await pool.query(versions)).rows;
+    await expect(store.complete(stale)).rejects.toThrow(UnavailableError);
+    await expect(
+      store.fail(stale, { error: 'late', maxAttempts: 1, retryAfterMs: 0 }),
+    ).rejects.toThrow(/no longer held by the claim that returned them/);
+    expect(await leaseRows(pool), 'the new lease, untouched').toEqual([
+      { seqs: taken.map((r) => r.recordId), aggregates: ['o', 'o'], active: true },
+    ]);
+    expect((await pool.query(versions)).rows, 'rows untouched by the stale settlements').toEqual(
+      rowsBefore,
+    );
+    expect(await store.counts()).toEqual({ pending: 2, published: 0, dead: 0 });
     await other.complete(taken);
+    expect(await leaseRows(pool)).toEqual([]);
     expect(await store.counts()).toEqual({ pending: 0, published: 2, dead: 0 });
     expect(await other.claim({ limit: 10, leaseMs: 30_000 })).toEqual([]);
   });

@@ -10,6 +10,7 @@ import {
   purgeCase,
   rollbackCase,
 } from './claim-cases.js';
+import { conflictingWritersCase, staleSettlementCase } from './order-cases.js';
 import type { OutboxCase } from './outbox-setup.js';
 import { concurrentRelaysCase, relayEndToEndCase } from './relay-cases.js';
 
@@ -19,8 +20,10 @@ export const outboxStoreCases = {
   rollback: rollbackCase,
   lateCommit: lateCommitCase,
   outOfOrderCommits: outOfOrderCommitsCase,
+  conflictingWritersInWriteOrder: conflictingWritersCase,
   failedRecord: failedRecordCase,
   lease: leaseCase,
+  staleSettlementAfterTakeover: staleSettlementCase,
   deadRecord: deadRecordCase,
   purge: purgeCase,
   notifications: notificationsCase,
