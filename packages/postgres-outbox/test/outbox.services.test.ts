@@ -762,6 +762,50 @@ describe("claimMode 'lock'", () => {
     expect(await store.counts()).toEqual({ pending: 0, published: 0, dead: 0 });
   });
 
+  it.each([
+    ['no other batch leased', false],
+    ['another relay holding a batch, so the claim takes the exact selection', true],
+  ])(
+    'does not pass a record row-locked by another session: the rest of its aggregate waits (%s)',
+    async (_, otherBatch) => {
+      const { pool, store, bus } = await setup({ claimMode: 'lock' });
+      if (otherBatch) await leaseOtherBatch(pool, bus);
+      await withTransaction(pool, async (client) => {
+        for (const [orderId, key] of [
+          ['x-1', 'x'],
+          ['x-2', 'x'],
+          ['y-1', 'y'],
+        ] as const)
+          await bus.publish(
+            OrderPlaced,
+            { orderId, n: 0 },
+            { transaction: client, partitionKey: key },
+          );
+      });
+      // Another session holds x-1's row lock, as a lease-mode relay whose lease expired does
+      // while it runs its late fail(x-1).
+      const holder = await pool.connect();
+      try {
+        await holder.query('begin');
+        await holder.query(
+          `select seq from eda_outbox where headers->>'partitionkey' = 'x' order by seq limit 1 for update`,
+        );
+        const claimed = await store.claim({ limit: 10, leaseMs: 30_000 });
+        expect(
+          orderIds(claimed.map((r) => r.message)),
+          'claimed while x-1 is locked elsewhere',
+        ).toEqual(['y-1']);
+        await store.complete(claimed);
+        await holder.query('commit');
+      } finally {
+        holder.release();
+      }
+      const rest = await store.claim({ limit: 10, leaseMs: 30_000 });
+      expect(orderIds(rest.map((r) => r.message)), 'once the lock is gone').toEqual(['x-1', 'x-2']);
+      await store.complete(rest);
+    },
+  );
+
   it('commits a batch settled in parts (a completed run, then a failed one) at once', async () => {
     const { pool, store, bus } = await setup({ claimMode: 'lock' });
     await withTransaction(pool, async (client) => {
