@@ -17,6 +17,7 @@ import {
   type ListenConnection,
 } from './change-listener.js';
 import { claimFunctionSignature, claimFunctions } from './claim-sql.js';
+import { createFenceMonitor, type FenceLag } from './fence-monitor.js';
 import { quoteIdentifier } from './identifiers.js';
 import { leaseFunctionSignature, leaseObjects } from './lease-table.js';
 import { createLockedClaims, type ListeningSqlPool, type LockedClaims } from './locked-claims.js';
@@ -69,8 +70,19 @@ export interface PostgresOutboxStoreOptions extends OutboxTableOptions {
   readonly channel?: string;
   /** Wait before re-opening a dropped LISTEN connection. @default 1000 */
   readonly reconnectDelayMs?: number;
-  /** Told about listener failures and rows that could not be decoded. @default none */
+  /**
+   * Told about listener failures, rows that could not be decoded, and a fence held back too
+   * long (`OutboxFenceHeldError`, code `EDA_OUTBOX_FENCE_HELD`). @default none
+   */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Reports `OutboxFenceHeldError` to `onError` when committed records have waited behind the
+   * commit-order fence this long (see `fenceLag()`); checked in the background after claims
+   * that found less than they asked for, at most every `fenceWarnMs / 2` (at least 1 s apart),
+   * warning at most once per `fenceWarnMs`. `false` never checks.
+   * @default 30000
+   */
+  readonly fenceWarnMs?: number | false;
 }
 
 /** Row counts by status, for monitoring and tests. */
@@ -91,6 +103,12 @@ export interface PostgresOutboxStore extends OutboxStore<SqlTransaction> {
   purgeAll(options: { readonly olderThanMs: number; readonly batchSize?: number }): Promise<number>;
   /** Rows by status. */
   counts(): Promise<OutboxCounts>;
+  /**
+   * The commit-order fence: how long it has held records back, how many wait, and the
+   * transaction holding it. The fence is server-wide (the oldest write transaction still running
+   * in any database, or a prepared transaction): export this as a metric next to the relay's.
+   */
+  fenceLag(): Promise<FenceLag>;
   /** Closes the LISTEN connection the store opened (never the pool). */
   close(): Promise<void>;
 }
@@ -223,6 +241,11 @@ export function createPostgresOutboxStore(
   const channel = options.channel ?? `${t.table}_changes`;
   quoteIdentifier(OUTBOX_ADAPTER, 'channel', channel);
   const reconnectDelayMs = positiveInteger('reconnectDelayMs', options.reconnectDelayMs ?? 1000);
+  const fenceWarnMs =
+    options.fenceWarnMs === false
+      ? false
+      : positiveInteger('fenceWarnMs', options.fenceWarnMs ?? 30_000);
+  const fence = createFenceMonitor({ pool, table, warnMs: fenceWarnMs, onError });
 
   let createConnection: (() => ListenConnection) | undefined;
   if (options.notifications === undefined) {
@@ -468,13 +491,17 @@ from held h, (select count(*) from settled) s`;
             `${OUTBOX_ADAPTER}: claim leaseMs is ${lease}: with claimMode 'lock' use at most ${MAX_TIMEOUT_MS} (it becomes a PostgreSQL timeout).`,
           );
         }
-        return recheckSchemaIfMissing(locked.claim(rowLimit, lease));
+        const records = await recheckSchemaIfMissing(locked.claim(rowLimit, lease));
+        if (records.length < rowLimit) fence.poke();
+        return records;
       }
       await checkSchema();
       const result = await recheckSchemaIfMissing(
         pool.query(`select * from ${functions.lease}($1, $2)`, [rowLimit, lease]),
       );
       const rows = result.rows as unknown as ClaimedRow[];
+      // A claim that found less than it asked for may be held back by the fence.
+      if (rows.length < rowLimit) fence.poke();
       return decodeRows(rows, async (seq, reason) => {
         // Fenced like any settlement: the claim that returned the row is the one just made.
         await pool.query(leaseDeadSql, [seq, reason, rows[0]?.claim_id]);
@@ -519,11 +546,14 @@ from held h, (select count(*) from settled) s`;
       return counts;
     },
 
+    fenceLag: () => fence.lag(),
+
     ...(listener ? { waitForChange: (signal: AbortSignal) => listener.wait(signal) } : {}),
 
     async close() {
       await locked?.close();
       await listener?.close();
+      await fence.close();
     },
   } satisfies PostgresOutboxStore;
 }

@@ -17,6 +17,7 @@ import { describe, expect, it } from 'vitest';
 import {
   createPostgresOutboxStore,
   ensureOutboxSchema,
+  OutboxFenceHeldError,
   outboxSchemaSql,
   withTransaction,
 } from '../src/index.js';
@@ -723,6 +724,70 @@ describe('commands', () => {
     expect(await createOutboxRelay({ store, transport }).drain()).toBe(2);
     expect(calls).toEqual(['publish:ship.order', 'send:ship.now']);
   });
+});
+
+describe('commit-order fence', () => {
+  it.each(['lease', 'lock'] as const)(
+    'reports how long a held-open transaction holds committed records back, and warns past fenceWarnMs (claimMode %s)',
+    async (claimMode) => {
+      const db = await scope.open();
+      const pool = db.pool();
+      const errors: unknown[] = [];
+      const fenceWarnMs = 500;
+      const store = scope.track(
+        createPostgresOutboxStore({
+          pool,
+          schema: db.schema.name,
+          claimMode,
+          fenceWarnMs,
+          onError: (error) => errors.push(error),
+        }),
+      );
+      const bus = createBus({ service: 'orders', transport: recordingTransport(), outbox: store });
+      // A transaction that took its id (a write) and stays open: the fence stops at it.
+      const holder = await pool.connect();
+      try {
+        await holder.query('begin');
+        await holder.query('select pg_current_xact_id()');
+        await withTransaction(pool, (client) =>
+          bus.publish(OrderPlaced, { orderId: 'o-1', n: 1 }, { transaction: client }),
+        );
+        let warning: OutboxFenceHeldError | undefined;
+        await until(async () => {
+          const claimed = await store.claim({ limit: 10, leaseMs: 30_000 });
+          expect(claimed, 'a record committed after the open transaction began').toEqual([]);
+          warning = errors.find(
+            (e): e is OutboxFenceHeldError => e instanceof OutboxFenceHeldError,
+          );
+          return warning !== undefined;
+        }, 'the fence warning');
+        expect(warning).toMatchObject({ code: 'EDA_OUTBOX_FENCE_HELD', waiting: 1 });
+        expect(warning!.ageMs).toBeGreaterThanOrEqual(fenceWarnMs);
+        expect(warning!.message).toMatch(/server-wide/);
+        const lag = await store.fenceLag();
+        expect(lag.waiting).toBe(1);
+        expect(lag.ageMs).toBeGreaterThanOrEqual(warning!.ageMs);
+        // The test role sees every session: the holder is named (ours, or an older transaction
+        // of another client of this server).
+        expect(lag.holder?.kind).toBe('session');
+        expect(
+          errors.filter((e) => !(e instanceof OutboxFenceHeldError)),
+          'other errors',
+        ).toEqual([]);
+        await holder.query('commit');
+      } finally {
+        holder.release();
+      }
+      let claimed: Awaited<ReturnType<typeof store.claim>> = [];
+      await until(async () => {
+        claimed = await store.claim({ limit: 10, leaseMs: 30_000 });
+        return claimed.length > 0;
+      }, 'the record once the transaction ended');
+      expect(orderIds(claimed.map((r) => r.message))).toEqual(['o-1']);
+      await store.complete(claimed);
+      expect((await store.fenceLag()).waiting).toBe(0);
+    },
+  );
 });
 
 describe("claimMode 'lock'", () => {
