@@ -766,7 +766,7 @@ describe('commit-order fence', () => {
         expect(warning!.message).toMatch(/server-wide/);
         const lag = await store.fenceLag();
         expect(lag.waiting).toBe(1);
-        expect(lag.ageMs).toBeGreaterThanOrEqual(warning!.ageMs);
+        expect(lag.ageMs, 'the age of the transaction holding the fence').toBeGreaterThan(0);
         // The test role sees every session: the holder is named (ours, or an older transaction
         // of another client of this server).
         expect(lag.holder?.kind).toBe('session');
