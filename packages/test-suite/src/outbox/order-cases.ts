@@ -107,3 +107,44 @@ export const staleSettlementCase: OutboxCase = {
     expect(numbers(context, rest), 'the second record, neither dead nor lost').toEqual([1]);
   },
 };
+
+/**
+ * A record written earlier whose transaction is younger than a transaction still running holds
+ * back the later-written records of its aggregate, even when those come from an older
+ * transaction that the commit fence already admits. T0 writes first (taking the oldest
+ * transaction), Tm writes and stays open (the fence stops at it), T1 writes X1 and commits, then
+ * T0 writes X2 (after X1, having seen it) and commits: X2 must not go before X1.
+ */
+export const earlierWriteAboveFenceCase: OutboxCase = {
+  name: 'earlier write above the fence: a later-written record of an older transaction does not pass it',
+  requires: ['orderedPerAggregate'],
+  async run(context) {
+    const t0 = await context.begin();
+    await context.store.add(t0.transaction, [context.message({ n: 0, aggregate: 'order-z' })]);
+    const tm = await context.begin();
+    await context.store.add(tm.transaction, [context.message({ n: 1, aggregate: 'order-m' })]);
+    await context.write([context.message({ n: 2, aggregate: 'order-x' })]);
+    await context.store.add(t0.transaction, [context.message({ n: 3, aggregate: 'order-x' })]);
+    await t0.commit();
+    const before = await context.store.claim({ limit: 10, leaseMs: 30_000 });
+    await context.store.complete(before);
+    const ofXBefore = numbers(
+      context,
+      before.filter((r) => r.message.attributes.partitionkey === 'order-x'),
+    );
+    expect(
+      ofXBefore.includes(3) && !ofXBefore.includes(2),
+      `X2 claimed before X1 while a transaction older than X1's is open (claimed ${JSON.stringify(numbers(context, before))})`,
+    ).toBe(false);
+    await tm.commit();
+    const after = await claimUntil(
+      context.store,
+      (records) => new Set([...numbers(context, before), ...numbers(context, records)]).size >= 4,
+      { idleMs: context.idleMs, description: 'every record once the last transaction ended' },
+    );
+    const ofX = [...before, ...after].filter(
+      (r) => r.message.attributes.partitionkey === 'order-x',
+    );
+    expect(numbers(context, ofX), 'order-x in write order').toEqual([2, 3]);
+  },
+};

@@ -10,7 +10,11 @@ import {
   purgeCase,
   rollbackCase,
 } from './claim-cases.js';
-import { conflictingWritersCase, staleSettlementCase } from './order-cases.js';
+import {
+  conflictingWritersCase,
+  earlierWriteAboveFenceCase,
+  staleSettlementCase,
+} from './order-cases.js';
 import type { OutboxCase } from './outbox-setup.js';
 import { concurrentRelaysCase, relayEndToEndCase } from './relay-cases.js';
 
@@ -21,6 +25,7 @@ export const outboxStoreCases = {
   lateCommit: lateCommitCase,
   outOfOrderCommits: outOfOrderCommitsCase,
   conflictingWritersInWriteOrder: conflictingWritersCase,
+  earlierWriteAboveFence: earlierWriteAboveFenceCase,
   failedRecord: failedRecordCase,
   lease: leaseCase,
   staleSettlementAfterTakeover: staleSettlementCase,
