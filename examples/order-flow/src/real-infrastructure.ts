@@ -41,7 +41,8 @@ export async function createRealInfrastructure(namespace = 'order-flow'): Promis
   const redis = new Redis(endpoints.redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    commandTimeout: 1000,
+    // No commandTimeout: the dedupe store bounds each call by its own timeoutMs, and reads an
+    // answer that a busy event loop left waiting before it gives up; ioredis's timer would not.
   });
   await new Promise<void>((resolve, reject) => {
     redis.once('ready', resolve);

@@ -11,6 +11,7 @@ import type { OutboxStore } from './contracts/outbox-store.js';
 import type { OutgoingMessage, Subscription, Transport } from './contracts/transport.js';
 import type { MessageKind } from './envelope.js';
 import { CapabilityError, ClosedError, ConfigurationError, OwnershipError } from './errors.js';
+import { handlerEmitId } from './handler-emit-id.js';
 import { currentMessageContext } from './message-context.js';
 import type {
   CommandDefinition,
@@ -140,6 +141,25 @@ export function createBus<TTransaction = never>(
   const subscriptions = new Set<Subscription>();
   let closed = false;
 
+  const published = (messages: readonly OutgoingMessage[]) => {
+    for (const message of messages)
+      notifyAll(observers, {
+        kind: 'published',
+        service,
+        message: message.attributes,
+        via: 'transport',
+      });
+  };
+  // One function per kind: a handler's held-back messages are flushed in one call per kind.
+  const publishNow = async (messages: readonly OutgoingMessage[]) => {
+    await transport.publish(messages);
+    published(messages);
+  };
+  const sendNow = async (messages: readonly OutgoingMessage[]) => {
+    await transport.send(messages);
+    published(messages);
+  };
+
   const emit = async (
     kind: MessageKind,
     definition: MessageDefinition,
@@ -147,6 +167,11 @@ export function createBus<TTransaction = never>(
     emitOptions: EmitOptions<TTransaction> = {},
   ) => {
     if (closed) throw new ClosedError(`Bus of "${service}"`);
+    // Taken before any await, so positions follow the handler's calls (see handler-emit-id.ts).
+    const handling = currentMessageContext();
+    const holdBack =
+      handling?.outgoing.open && emitOptions.transaction === undefined ? handling : undefined;
+    const position = holdBack?.outgoing.reserve();
     if (definition.kind !== kind) {
       throw new ConfigurationError(
         `"${definition.type}" is ${definition.kind === 'event' ? 'an event' : 'a command'}: use ${definition.kind === 'event' ? 'publish' : 'send'}().`,
@@ -163,13 +188,25 @@ export function createBus<TTransaction = never>(
       );
     }
     const { transaction, ...messageOptions } = emitOptions;
+    // A held-back message gets an id derived from the handled message and its position, so a
+    // redelivery that runs the handler again re-sends the same ids (downstream dedupe sees them).
+    const id =
+      messageOptions.id ??
+      (holdBack && position !== undefined
+        ? handlerEmitId(
+            holdBack.message.source,
+            holdBack.message.id,
+            holdBack.subscription,
+            position,
+          )
+        : undefined);
     let message: OutgoingMessage = await prepareMessage(
       service,
       transport.name,
       codecs.default,
       definition,
       data,
-      messageOptions,
+      id === undefined ? messageOptions : { ...messageOptions, id },
     );
     for (const step of publishSteps) {
       const stepped = step(message);
@@ -189,18 +226,9 @@ export function createBus<TTransaction = never>(
       });
       return;
     }
-    const deliver = async () => {
-      await (kind === 'event' ? transport.publish([message]) : transport.send([message]));
-      notifyAll(observers, {
-        kind: 'published',
-        service,
-        message: message.attributes,
-        via: 'transport',
-      });
-    };
-    const handling = currentMessageContext();
-    if (handling) handling.outgoing.add(deliver);
-    else await deliver();
+    const deliver = kind === 'event' ? publishNow : sendNow;
+    if (holdBack && position !== undefined) holdBack.outgoing.add(position, { message, deliver });
+    else await deliver([message]);
   };
 
   const subscribeKind = async (

@@ -61,20 +61,22 @@ export function parseDataRef(value: string): DataRef {
       `Claim-check reference "${value}" has no valid size and sha256.`,
     );
   }
-  let decodedKey: string;
-  try {
-    decodedKey = key.split('/').map(decodeURIComponent).join('/');
-  } catch (cause) {
-    throw new PayloadError(
-      'EDA_PAYLOAD_FORGED',
-      `Claim-check reference "${value}" has a badly escaped key.`,
-      { cause },
-    );
-  }
+  // A bad percent-escape is a forged reference: refused for good, never a retryable URIError.
+  const decode = (part: string, what: 'bucket' | 'key', split: boolean): string => {
+    try {
+      return split ? part.split('/').map(decodeURIComponent).join('/') : decodeURIComponent(part);
+    } catch (cause) {
+      throw new PayloadError(
+        'EDA_PAYLOAD_FORGED',
+        `Claim-check reference "${value}" has a badly escaped ${what}.`,
+        { cause },
+      );
+    }
+  };
   return {
     store,
-    bucket: decodeURIComponent(bucket),
-    key: decodedKey,
+    bucket: decode(bucket, 'bucket', false),
+    key: decode(key, 'key', true),
     size,
     sha256,
     contentType: params.get('contenttype') ?? 'application/octet-stream',

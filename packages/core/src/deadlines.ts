@@ -12,7 +12,10 @@ export interface Deadline {
   readonly at: number;
   /** Set once the call has its answer (or has failed): the timer then skips it. */
   settled: boolean;
-  /** Called once, when `at` has passed and the call is still unanswered; sets `settled`. */
+  /**
+   * Called once, when `at` has passed and the call is still unanswered a turn of the event loop
+   * later (an answer already waiting behind a busy loop lands first); sets `settled`.
+   */
   expire(): void;
 }
 
@@ -32,14 +35,22 @@ export function createDeadlines(timeoutMs: number): Deadlines {
   const fire = () => {
     timer = undefined;
     const now = performance.now();
+    const overdue: Deadline[] = [];
     for (let next = queue.peek(); next !== undefined; next = queue.peek()) {
       if (!next.settled && next.at > now) {
         arm(next.at - now);
-        return;
+        break;
       }
       queue.shift();
-      if (!next.settled) next.expire();
+      if (!next.settled) overdue.push(next);
     }
+    if (!overdue.length) return;
+    // Timers run before I/O callbacks in each turn of the event loop: after a busy stretch the
+    // answers may be waiting in the I/O queue behind this overdue timer. One turn through the
+    // poll phase (setImmediate runs after it) lets them land before the calls are given up.
+    setImmediate(() => {
+      for (const deadline of overdue) if (!deadline.settled) deadline.expire();
+    });
   };
 
   const arm = (delayMs: number) => {

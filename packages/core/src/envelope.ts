@@ -35,11 +35,31 @@ export interface EnvelopeAttributes {
   readonly partitionkey?: string;
   /** Claim-check reference: the data lives in a payload store (see `formatDataRef`). */
   readonly dataref?: string;
-  /** Entity version for entity-changed events: consumers apply only newer versions. */
+  /**
+   * Entity version for entity-changed events: consumers apply only newer versions. An integer
+   * from 0 to `MAX_ENTITY_VERSION` (the CloudEvents Integer range).
+   */
   readonly version?: number;
   /** W3C trace context of the producer. */
   readonly traceparent?: string;
   readonly tracestate?: string;
+}
+
+/**
+ * The highest entity version: 2^31 - 1, the top of the CloudEvents Integer type. A bound keeps
+ * a runaway version (near 2^53) from making every later update of the entity stale until its
+ * retention ends.
+ */
+export const MAX_ENTITY_VERSION = 2_147_483_647;
+
+/** True for an entity version the toolkit accepts: an integer from 0 to `MAX_ENTITY_VERSION`. */
+export function isEntityVersion(value: unknown): value is number {
+  return (
+    typeof value === 'number' &&
+    Number.isInteger(value) &&
+    value >= 0 &&
+    value <= MAX_ENTITY_VERSION
+  );
 }
 
 /** An envelope with its data. */

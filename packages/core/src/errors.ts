@@ -102,10 +102,18 @@ export class UnavailableError extends EdaError {
   }
 }
 
-/** The handler's message was claimed by another consumer that is still working on it; try later. */
+/**
+ * The handler's message was claimed by another consumer that is still working on it; try later.
+ * This is never the message's fault: the retry policy defers it by `retryAfterMs` without
+ * spending a delivery, and never dead-letters it for this reason.
+ */
 export class InProgressError extends EdaError {
-  constructor(message: string) {
+  /** How long to wait before the claim can have expired (lease left plus jitter), when known. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, options: { retryAfterMs?: number } = {}) {
     super('EDA_IN_PROGRESS', message, { retryable: true });
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -35,6 +35,7 @@ export type {
 export type {
   OutboxCapabilities,
   OutboxClaimOptions,
+  OutboxFailOptions,
   OutboxRecord,
   OutboxStore,
 } from './contracts/outbox-store.js';
@@ -73,6 +74,8 @@ export {
   ENVELOPE_ATTRIBUTE_NAMES,
   type Envelope,
   type EnvelopeAttributes,
+  isEntityVersion,
+  MAX_ENTITY_VERSION,
   type MessageKind,
   parseAttributes,
 } from './envelope.js';
@@ -91,6 +94,7 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js';
+export { handlerEmitId } from './handler-emit-id.js';
 export { uuidv7 } from './ids.js';
 export {
   createInMemoryBroker,
@@ -120,7 +124,12 @@ export {
   type InMemoryTransportOptions,
   inMemoryCapabilities,
 } from './memory/memory-transport.js';
-export { currentMessageContext, type MessageContext } from './message-context.js';
+export {
+  currentMessageContext,
+  type HeldMessage,
+  type MessageContext,
+  type OutgoingBuffer,
+} from './message-context.js';
 export {
   type CommandDefinition,
   type DefinitionOptions,
@@ -148,6 +157,7 @@ export {
 export { EncodeError, type MessageOptions } from './publisher/prepare-message.js';
 export {
   createRetryPolicy,
+  deferredDelay,
   dispositionForFailure,
   type RetryPolicy,
   type RetryPolicyOptions,

@@ -29,6 +29,8 @@ export type BusEvent =
       readonly attempt: number;
       readonly delayMs: number;
       readonly reason: string;
+      /** The retry waits for another consumer's claim and keeps its attempt (see `Disposition`). */
+      readonly deferred: boolean;
     }
   /** The idempotency lease expired before the handler finished: the side effect may have happened twice. */
   | {

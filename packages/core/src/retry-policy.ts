@@ -62,6 +62,18 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): RetryPolicy
   };
 }
 
+/**
+ * The wait of a failure that must not spend the delivery budget (an in-progress claim), or
+ * undefined for an ordinary failure.
+ */
+export function deferredDelay(error: unknown): number | undefined {
+  if (!EdaError.isInstance(error) || error.code !== 'EDA_IN_PROGRESS') return undefined;
+  const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+  return typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0
+    ? retryAfterMs
+    : undefined;
+}
+
 /** How to settle a delivery whose processing failed with `error` on delivery `attempt`. */
 export function dispositionForFailure(
   policy: RetryPolicy,
@@ -70,6 +82,17 @@ export function dispositionForFailure(
   subscription: string,
 ): Disposition {
   const described = describeError(error);
+  const deferMs = deferredDelay(error);
+  if (deferMs !== undefined) {
+    // Another consumer holds the message's claim: not the message's fault, so it is redelivered
+    // after the claim can have expired, keeping its attempt, and never dead-lettered for this.
+    return {
+      type: 'retry',
+      delayMs: deferMs,
+      reason: `${described.type}: ${described.message}`,
+      deferred: true,
+    };
+  }
   if (policy.isRetryable(error) && attempt < policy.maxDeliveries) {
     return {
       type: 'retry',

@@ -1,4 +1,5 @@
 // The shared deadline timer and the time limit built on it.
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { createDeadlines, createTimeLimit, type Deadline } from '../src/deadlines.js';
 
@@ -55,5 +56,32 @@ describe('deadlines', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(29);
     answer(1); // a late answer changes nothing
     await expect(slow).rejects.toThrow('no answer to a slow call');
+  });
+
+  it('does not expire a call whose answer is already waiting behind a busy event loop', async () => {
+    const limit = createTimeLimit(20, (what) => new Error(`no answer to ${what}`));
+    // A loopback socket pair: a write lands in the peer's kernel buffer at once, so the answer
+    // is waiting for the poll phase, which the event loop reaches only after overdue timers.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const peer = await accepted;
+    try {
+      for (let round = 0; round < 5; round++) {
+        const answer = new Promise<string>((resolve) =>
+          peer.once('data', (chunk) => resolve(String(chunk))),
+        );
+        const bounded = limit(answer, 'a reply');
+        client.write(`reply ${round}`);
+        const busyUntil = performance.now() + 60; // busy past the deadline
+        while (performance.now() < busyUntil);
+        await expect(bounded, `round ${round}`).resolves.toBe(`reply ${round}`);
+      }
+    } finally {
+      client.destroy();
+      peer.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

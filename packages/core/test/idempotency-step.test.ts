@@ -5,6 +5,7 @@ import {
   createBus,
   createInMemoryIdempotencyStore,
   createInMemoryTransport,
+  defineCommand,
   defineEvent,
   type IdempotencyStore,
   on,
@@ -62,23 +63,75 @@ describe('idempotency step failure policy', () => {
     expect(handled).toEqual([]);
   });
 
-  it('reports a completion whose lease had already expired', async () => {
+  it('records a completion whose lease had already expired when nobody took over, so a later duplicate is skipped', async () => {
     const transport = createInMemoryTransport();
     const events: BusEvent[] = [];
+    let calls = 0;
     await createBus({
       service: 'slow',
       transport,
       observers: [(e) => events.push(e)],
       idempotency: { store: createInMemoryIdempotencyStore(), leaseMs: 5 },
     }).subscribe({
-      handlers: [on(Tick, () => new Promise((resolve) => setTimeout(resolve, 30)))],
+      handlers: [
+        on(Tick, async () => {
+          calls += 1;
+          await new Promise((resolve) => setTimeout(resolve, 30));
+        }),
+      ],
     });
-    await createBus({ service: 'clock', transport }).publish(Tick, { n: 1 });
+    const clock = createBus({ service: 'clock', transport });
+    await clock.publish(Tick, { n: 1 }, { id: 'tick-1', partitionKey: 'k' });
+    const outcomes = () => events.flatMap((e) => (e.kind === 'consumed' ? [e.outcome] : []));
+    await until(() => outcomes().length === 1);
+    await clock.publish(Tick, { n: 1 }, { id: 'tick-1', partitionKey: 'k' }); // a later duplicate
+    await until(() => outcomes().length === 2);
+    expect(outcomes()).toEqual(['handled', 'duplicate']);
+    expect(calls).toBe(1);
+    expect(events.filter((e) => e.kind === 'lease-lost')).toEqual([]);
+  });
+
+  it('reports a completion whose lease was taken over, and a later duplicate is skipped', async () => {
+    const transport = createInMemoryTransport();
+    const store = createInMemoryIdempotencyStore();
+    const Work = defineCommand<{ n: number }>({ type: 'work', owner: 'worker' });
+    const events: BusEvent[] = [];
+    let calls = 0;
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    for (let member = 0; member < 2; member++) {
+      await createBus({
+        service: 'worker',
+        transport,
+        observers: [(e) => events.push(e)],
+        idempotency: { store, leaseMs: 20 },
+      }).subscribe({
+        handlers: [
+          on(Work, async () => {
+            calls += 1;
+            if (calls === 1) await firstHeld; // outlives its lease
+          }),
+        ],
+      });
+    }
+    const sender = createBus({ service: 'boss', transport });
+    await sender.send(Work, { n: 1 }, { id: 'work-1' });
+    await until(() => calls === 1);
+    await new Promise((resolve) => setTimeout(resolve, 40)); // the first lease expires
+    await sender.send(Work, { n: 1 }, { id: 'work-1' }); // redelivered copy: takes the key over
+    await until(() => calls === 2);
+    const outcomes = () => events.flatMap((e) => (e.kind === 'consumed' ? [e.outcome] : []));
+    await until(() => outcomes().length === 1);
+    releaseFirst();
     await until(() => events.some((e) => e.kind === 'lease-lost'));
     expect(events.find((e) => e.kind === 'lease-lost')).toMatchObject({
-      service: 'slow',
-      subscription: 'slow',
-      message: { type: 'tick' },
+      service: 'worker',
+      subscription: 'worker',
+      message: { type: 'work', id: 'work-1' },
     });
+    await sender.send(Work, { n: 1 }, { id: 'work-1' }); // a later duplicate
+    await until(() => outcomes().length === 3);
+    expect(outcomes()).toEqual(['handled', 'handled', 'duplicate']);
+    expect(calls).toBe(2);
   });
 });

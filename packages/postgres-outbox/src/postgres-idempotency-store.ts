@@ -14,6 +14,7 @@ import {
   type IdempotencyTableOptions,
   idempotencyTable,
 } from './idempotency-schema.js';
+import { watchPoolErrors } from './pool-errors.js';
 import type { SqlClient } from './sql-client.js';
 import { rethrowUnavailable } from './unavailable.js';
 
@@ -21,6 +22,12 @@ import { rethrowUnavailable } from './unavailable.js';
 export interface PostgresIdempotencyStoreOptions extends IdempotencyTableOptions {
   /** Runs each statement; usually a `pg.Pool`. The store never closes it. */
   readonly pool: SqlClient;
+  /**
+   * Told when PostgreSQL ends an idle connection of `pool` (a restart, a failover,
+   * `pg_terminate_backend`). A `pg.Pool` gets one shared 'error' listener from this package, so
+   * this never ends the process. @default a console warning
+   */
+  readonly onError?: (error: unknown) => void;
 }
 
 /** The PostgreSQL idempotency store, with a purge of expired keys. */
@@ -40,7 +47,9 @@ const ABSENT = `(t.expires_at <= now() and (t.applied_version is null or t.state
  *
  * Guarantees: of concurrent claims of one free key exactly one gets `claimed` (the row lock of
  * the upsert decides); a completed key answers `done` until its retention ends; a version claim
- * not newer than the applied version answers `stale`.
+ * not newer than the applied version answers `stale`. `complete` records the completion even
+ * after the lease expired, as long as no other claim took the key over (then it returns false
+ * and changes nothing).
  * @throws ConfigurationError for an invalid table name or a missing pool; each call throws
  * UnavailableError when PostgreSQL cannot be reached.
  */
@@ -53,6 +62,7 @@ export function createPostgresIdempotencyStore(
       `${IDEMPOTENCY_ADAPTER}: createPostgresIdempotencyStore needs a pool (a pg.Pool, or anything with pg's query method).`,
     );
   }
+  watchPoolErrors(pool, options.onError);
   const table = idempotencyTable(options).qualified;
 
   const claimSql = `insert into ${table} as t (key, state, token, expires_at, applied_version)
@@ -67,10 +77,18 @@ where ${ABSENT}
 returning token`;
   const readSql = `select t.state, t.expires_at > now() as live, t.applied_version::text as applied,
   ${ABSENT} as absent from ${table} t where t.key = $1`;
-  const completeSql = `update ${table} set state = 'done', expires_at = now() + $3 * interval '1 millisecond',
-  applied_version = case when $4::bigint is null then applied_version
-                         else greatest($4::bigint, coalesce(applied_version, $4::bigint)) end
-where key = $1 and token = $2 and state = 'in-progress' and expires_at > now()`;
+  // A completion is recorded unless another claim took the key over: the row still holds this
+  // claim's token (even past its lease: a slow handler that nobody replaced), or the row is gone
+  // (it expired and was purged). Only a row holding another token means a real takeover; the
+  // upsert's row lock makes this exact against a concurrent claim.
+  const completeSql = `insert into ${table} as t (key, state, token, expires_at, applied_version)
+values ($1, 'done', $2, now() + $3 * interval '1 millisecond', $4::bigint)
+on conflict (key) do update
+set state = 'done', expires_at = excluded.expires_at,
+    applied_version = case when $4::bigint is null then t.applied_version
+                           else greatest($4::bigint, coalesce(t.applied_version, $4::bigint)) end
+where t.token = $2
+returning 1`;
   const releaseDeleteSql = `delete from ${table}
 where key = $1 and token = $2 and state = 'in-progress' and expires_at > now() and applied_version is null`;
   const releaseFreeSql = `update ${table} set state = 'free'

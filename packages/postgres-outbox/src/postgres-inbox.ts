@@ -4,6 +4,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConfigurationError, type ConsumeMiddleware } from '@eda/core';
 import { INBOX_ADAPTER, type InboxTableOptions, inboxTable } from './inbox-schema.js';
+import { watchPoolErrors } from './pool-errors.js';
 import type { PooledSqlClient, SqlPool } from './sql-client.js';
 import { withTransaction } from './with-transaction.js';
 
@@ -16,6 +17,12 @@ export interface PostgresInboxOptions extends InboxTableOptions {
    * @default the subscription name (consumer group) of the delivery
    */
   readonly consumer?: string;
+  /**
+   * Told when PostgreSQL ends an idle connection of `pool` (a restart, a failover,
+   * `pg_terminate_backend`). A `pg.Pool` gets one shared 'error' listener from this package, so
+   * this never ends the process. @default a console warning
+   */
+  readonly onError?: (error: unknown) => void;
 }
 
 /** A transactional inbox. */
@@ -91,6 +98,7 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       `${INBOX_ADAPTER}: consumer must be a non-empty string, or left out to use the subscription name.`,
     );
   }
+  watchPoolErrors(pool, options.onError);
   const table = inboxTable(options).qualified;
   const insertSql = `insert into ${table} (consumer, message_source, message_id, message_type)
 values ($1, $2, $3, $4) on conflict do nothing`;

@@ -23,6 +23,7 @@ import { leaseFunctionSignature, leaseObjects } from './lease-table.js';
 import { createLockedClaims, type ListeningSqlPool, type LockedClaims } from './locked-claims.js';
 import { type ClaimedRow, decodeRow, encodeMessage } from './outbox-row.js';
 import { OUTBOX_ADAPTER, type OutboxTableOptions, outboxTable } from './outbox-schema.js';
+import { watchPoolErrors } from './pool-errors.js';
 import type { SqlClient, SqlTransaction } from './sql-client.js';
 
 /** Options of `createPostgresOutboxStore`. */
@@ -236,6 +237,9 @@ export function createPostgresOutboxStore(
       `${OUTBOX_ADAPTER}: claimMode 'lock' holds each claim on a connection of its own: pass a pg.Pool (with connect()) as pool.`,
     );
   }
+  // The pool's idle connections fail when PostgreSQL ends them (reported to onError, else a
+  // console warning): never a crash.
+  const unwatchPool = watchPoolErrors(pool, options.onError);
   const t = outboxTable(options);
   const table = t.qualified;
   const channel = options.channel ?? `${t.table}_changes`;
@@ -341,10 +345,11 @@ select pg_notify($7, '') as notified`;
       : `update ${table} set status = 'published', published_at = now()
          where seq = any(${ids}) and status = 'pending'`;
 
+  // $3 (maxAttempts) is 0 for a deferred record: no attempt counted, never dead here.
   const failSql = `update ${table}
-set attempts = attempts + 1,
+set attempts = attempts + case when $3::int > 0 then 1 else 0 end,
     last_error = $2,
-    status = case when attempts + 1 >= $3 then 'dead' else 'pending' end,
+    status = case when $3::int > 0 and attempts + 1 >= $3 then 'dead' else 'pending' end,
     available_at = now() + $4 * interval '1 millisecond'
 where seq = any($1::bigint[]) and status = 'pending'`;
 
@@ -514,12 +519,12 @@ from held h, (select count(*) from settled) s`;
       await settleLeased(records, leaseCompleteSql, (recordIds) => [recordIds]);
     },
 
-    async fail(records, { error, maxAttempts, retryAfterMs }) {
+    async fail(records, { error, maxAttempts, retryAfterMs }, { deferred = false } = {}) {
       if (records.length === 0) return;
       const values = (recordIds: string[]) => [
         recordIds,
         error.slice(0, 4000),
-        positiveInteger('maxAttempts', maxAttempts),
+        deferred ? 0 : positiveInteger('maxAttempts', maxAttempts),
         nonNegativeInteger('retryAfterMs', retryAfterMs),
       ];
       if (locked) return locked.fail(records, values);
@@ -551,6 +556,7 @@ from held h, (select count(*) from settled) s`;
     ...(listener ? { waitForChange: (signal: AbortSignal) => listener.wait(signal) } : {}),
 
     async close() {
+      unwatchPool();
       await locked?.close();
       await listener?.close();
       await fence.close();

@@ -525,10 +525,10 @@ describe('relay failures', () => {
     });
     transport.failWhen = (messages) => messages.some((m) => dataOf(m).orderId === 'poison');
     const errors: unknown[] = [];
+    // The default batch size: P's refusals must not count against the healthy record.
     const relay = createOutboxRelay({
       store,
       transport,
-      batchSize: 1,
       maxAttempts: 3,
       initialBackoffMs: 10,
       maxBackoffMs: 20,
@@ -550,9 +550,55 @@ describe('relay failures', () => {
       attempts: 3,
       last_error: 'Error: broker refused the batch',
     });
+    expect(rows[1]).toMatchObject({ status: 'published', attempts: 0 });
     expect(errors.length).toBeGreaterThanOrEqual(3);
     expect(orderIds(transport.published)).toEqual(['healthy']);
   });
+
+  it.each(['lease', 'lock'] as const)(
+    'claim mode %s: a refused record counts one attempt, its aggregate waits behind it without counting, other aggregates flow',
+    async (claimMode) => {
+      const { pool, store, transport, bus } = await setup({ claimMode });
+      await withTransaction(pool, async (client) => {
+        for (const [orderId, key] of [
+          ['a-1', 'a'],
+          ['b-1', 'b'],
+          ['a-2', 'a'],
+          ['b-2', 'b'],
+        ] as const)
+          await bus.publish(
+            OrderPlaced,
+            { orderId, n: 0 },
+            { transaction: client, partitionKey: key },
+          );
+      });
+      let refuse = true;
+      transport.failWhen = (messages) =>
+        refuse && messages.some((m) => dataOf(m).orderId === 'a-1');
+      const relay = createOutboxRelay({ store, transport, purge: false });
+      expect(await relay.drain()).toBe(2);
+      expect(orderIds(transport.published)).toEqual(['b-1', 'b-2']);
+      const attempts = async () => {
+        const { rows } = await pool.query(
+          `select headers->>'id' as id, payload, status, attempts from eda_outbox order by seq`,
+        );
+        return rows.map(
+          (r) =>
+            `${dataOf({ body: r.payload } as OutgoingMessage).orderId}:${r.status}:${r.attempts}`,
+        );
+      };
+      expect(await attempts()).toEqual([
+        'a-1:pending:1',
+        'b-1:published:0',
+        'a-2:pending:0',
+        'b-2:published:0',
+      ]);
+      refuse = false;
+      await until(async () => (await relay.drain()) === 2, 'a-1 and a-2 after the backoff');
+      expect(orderIds(transport.published)).toEqual(['b-1', 'b-2', 'a-1', 'a-2']);
+      expect(await attempts()).toContain('a-2:published:0');
+    },
+  );
 
   it('dead-letters a row that cannot be decoded, with its reason, and keeps relaying', async () => {
     const { pool, transport, bus, db } = await setup();

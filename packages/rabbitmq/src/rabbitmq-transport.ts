@@ -123,10 +123,10 @@ export function createRabbitMqTransport(options: RabbitMqTransportOptions): Rabb
     return declared;
   };
 
-  const retryTarget = async (queue: string, delayMs: number) => {
+  const retryTarget = async (queue: string, delayMs: number, round: 'up' | 'down' = 'up') => {
     // No delay: straight back to the work queue, behind what is already waiting there.
     if (!(delayMs > 0)) return { exchange: '', routingKey: queue };
-    const bucket = await delayBucket(delayBucketFor(resolved.delayBucketsMs, delayMs));
+    const bucket = await delayBucket(delayBucketFor(resolved.delayBucketsMs, delayMs, round));
     return { exchange: bucket, routingKey: queue };
   };
 

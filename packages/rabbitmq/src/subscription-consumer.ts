@@ -31,10 +31,14 @@ export interface SubscriptionConsumerOptions {
   readonly handler: DeliveryHandler;
   readonly keeper: ConnectionKeeper;
   readonly publisher: ConfirmPublisher;
-  /** Where a retry after `delayMs` is published (a delay bucket's exchange, declared). */
+  /**
+   * Where a retry after `delayMs` is published (a delay bucket's exchange, declared): the bucket
+   * at or above the delay, or with `down` (deferred retries) the one at or below it.
+   */
   readonly retryTarget: (
     queue: string,
     delayMs: number,
+    round?: 'up' | 'down',
   ) => Promise<{ exchange: string; routingKey: string }>;
   /** Told when publishing to a retry target failed, so that it is declared again next time. */
   readonly retryTargetFailed: (exchange: string) => void;
@@ -231,12 +235,19 @@ export class SubscriptionConsumer {
     let request: PublishRequest | undefined;
     try {
       if (disposition.type === 'retry') {
-        const target = await this.options.retryTarget(queue, disposition.delayMs);
+        const { deferred = false } = disposition;
+        const target = await this.options.retryTarget(
+          queue,
+          disposition.delayMs,
+          deferred ? 'down' : 'up',
+        );
         request = {
           ...target,
           content: message.content,
           options: copyOptions(message, {
-            [ATTEMPT_HEADER]: delivery.attempt,
+            // A deferred retry (waiting for another consumer's claim) keeps its attempt: the
+            // copy counts one delivery fewer, so its redelivery has the same attempt again.
+            [ATTEMPT_HEADER]: deferred ? delivery.attempt - 1 : delivery.attempt,
             [RETRY_REASON_HEADER]: disposition.reason.slice(0, 1000),
           }),
         };

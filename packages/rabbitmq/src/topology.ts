@@ -50,8 +50,20 @@ export function delayQueueName(exchange: string, bucketMs: number): string {
   return `${exchange}.delay.${bucketMs}`;
 }
 
-/** The bucket a retry delay is rounded up to (the longest bucket when it is longer still). */
-export function delayBucketFor(bucketsMs: readonly number[], delayMs: number): number {
+/** The bucket a retry delay is rounded up to (the longest bucket when it is longer still), or down for a deferred retry. */
+export function delayBucketFor(
+  bucketsMs: readonly number[],
+  delayMs: number,
+  round: 'up' | 'down' = 'up',
+): number {
+  if (round === 'down') {
+    // A deferred retry waits for another consumer's claim: coming back early only defers it
+    // again (for the time left), coming back late delays the message for nothing. Below the
+    // shortest bucket the shortest is the nearest.
+    let chosen = bucketsMs[0]!;
+    for (const bucket of bucketsMs) if (bucket <= delayMs) chosen = bucket;
+    return chosen;
+  }
   for (const bucket of bucketsMs) if (bucket >= delayMs) return bucket;
   return bucketsMs[bucketsMs.length - 1]!;
 }

@@ -157,6 +157,15 @@ describe('delay buckets', () => {
     expect(delayBucketFor(buckets, 4000)).toBe(5000);
     expect(delayBucketFor(buckets, 60_000)).toBe(5000);
   });
+
+  it('rounds a deferred delay down, so a wait for a claim is never longer than asked (the shortest below it)', () => {
+    const buckets = [100, 1000, 5000];
+    expect(delayBucketFor(buckets, 1, 'down')).toBe(100);
+    expect(delayBucketFor(buckets, 999, 'down')).toBe(100);
+    expect(delayBucketFor(buckets, 1000, 'down')).toBe(1000);
+    expect(delayBucketFor(buckets, 4999, 'down')).toBe(1000);
+    expect(delayBucketFor(buckets, 72_000, 'down')).toBe(5000);
+  });
 });
 
 describe('reconnect backoff', () => {

@@ -76,7 +76,6 @@ function entry(
 const client = new Redis(endpoints.redisUrl, {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
-  commandTimeout: 1000,
   lazyConnect: true,
 });
 await client.connect();

@@ -58,29 +58,34 @@ return results`,
 
 /**
  * Completes every key of KEYS. ARGV[1] = retention ms, then per key ARGV[2i] = token and
- * ARGV[2i + 1] = version or ''. Returns 1 per completed key, 0 where the token no longer holds
- * the claim. A completion resent after it already ran answers 1 again.
+ * ARGV[2i + 1] = version or ''. Returns 1 per completed key, 0 where another claim took the key
+ * over. A completion resent after it already ran answers 1 again.
+ *
+ * A lease that ran out is not a takeover: the handler was slow, but if nobody claimed the key
+ * since (it still holds this token, or it expired away, or a taker released it), the side effect
+ * happened once and must be remembered, or a later duplicate would apply it again. Only a key
+ * held or completed under another token refuses the completion. An applied version only rises.
  */
 export const COMPLETE_SCRIPT = script(
   'complete',
-  `${NOW}
-local results = {}
+  `local results = {}
 for i, key in ipairs(KEYS) do
   local token = ARGV[2 * i]
   local version = ARGV[2 * i + 1] or ''
-  local f = redis.call('HMGET', key, 's', 't', 'x', 'v')
-  local state, holder, leaseEnd, applied = f[1], f[2], tonumber(f[3]), f[4]
+  local f = redis.call('HMGET', key, 's', 't', 'v')
+  local state, holder, applied = f[1], f[2], f[3]
   if state == 'd' and holder == token then
     results[i] = 1
-  elseif state ~= 'p' or holder ~= token or leaseEnd == nil or leaseEnd <= now then
+  elseif (state == 'p' or state == 'd') and holder ~= token then
     results[i] = 0
   else
-    -- One HSET for the state and a newer version. The lease end x stays: only a 'p' key's is
-    -- ever read, and the next claim overwrites it.
+    -- Ours ('p' with this token, lease over or not), gone, or free ('f'). One HSET for the
+    -- state, the token (so a resent completion answers 1) and a newer version. The lease end x
+    -- stays: only a 'p' key's is ever read, and the next claim overwrites it.
     if version ~= '' and (not applied or tonumber(version) > tonumber(applied)) then
-      redis.call('HSET', key, 's', 'd', 'v', version)
+      redis.call('HSET', key, 's', 'd', 't', token, 'v', version)
     else
-      redis.call('HSET', key, 's', 'd')
+      redis.call('HSET', key, 's', 'd', 't', token)
     end
     redis.call('PEXPIRE', key, ARGV[1])
     results[i] = 1

@@ -18,9 +18,10 @@ import { RedisDedupeError } from './store-errors.js';
 export interface RedisIdempotencyStoreOptions {
   /**
    * An ioredis `Redis` or `Cluster` client that you built and own: the store never closes it.
-   * For a fast, clear failure while Redis is down, build it with `enableOfflineQueue: false`,
-   * `maxRetriesPerRequest: 1` and a `commandTimeout` below core's idempotency `timeoutMs`
-   * (see the README's failure policy).
+   * For a fast, clear failure while Redis is down, build it with `enableOfflineQueue: false`
+   * and `maxRetriesPerRequest: 1` (see the README's failure policy). Leave ioredis's
+   * `commandTimeout` unset: the store bounds every call by `timeoutMs` itself, and unlike
+   * ioredis's timer it first reads an answer that a blocked event loop left waiting.
    */
   readonly client: RedisClient;
   /**
@@ -83,10 +84,19 @@ export interface RedisDedupeStats {
   readonly stale: number;
   /** Successful completions. */
   readonly completed: number;
-  /** Completions refused because the token no longer held the claim (its lease had expired). */
+  /**
+   * Completions refused because another claim took the key over after this claim's lease ended.
+   * A completion after the lease ended is still recorded when nobody claimed the key since.
+   */
   readonly completionsLost: number;
   /** Successful releases. */
   readonly released: number;
+  /**
+   * Claims that Redis ran after the store had already reported them unavailable (no answer
+   * within `timeoutMs`), released when their late answer arrived so the key is not held for
+   * the whole lease under a token nobody knows.
+   */
+  readonly lateClaimsReleased: number;
   /** Operations that failed because Redis was unreachable, slow or refused them. */
   readonly failures: number;
   /** Script calls sent to Redis (round trips); compare with the counts above to see batching. */
@@ -156,7 +166,9 @@ const MAX_DURATION_MS = 2 ** 48;
  * Creates an idempotency store on Redis.
  *
  * Guarantees: of concurrent claims of one free key exactly one wins; a claim whose consumer
- * died expires after its lease and can be taken by another consumer; a done key is remembered
+ * died expires after its lease and can be taken by another consumer; a completion that comes
+ * after its lease ended is recorded unless another claim took the key over in the meantime
+ * (then `complete` returns false and the applied version stays as it is); a done key is remembered
  * for the retention window; a version-guarded claim wins only with a version newer than the
  * last completed one (older or equal: `stale`, counted in `stats().stale`); keys are namespaced
  * per consumer and share one cluster slot per consumer. Redis decides every expiry with its own
@@ -232,6 +244,7 @@ export function createRedisIdempotencyStore(
     completed: 0,
     completionsLost: 0,
     released: 0,
+    lateClaimsReleased: 0,
     failures: 0,
     scriptCalls: 0,
   };
@@ -242,15 +255,37 @@ export function createRedisIdempotencyStore(
     script: typeof CLAIM_SCRIPT,
     keys: readonly string[],
     args: readonly string[],
+    onLateReply?: (reply: unknown) => void,
   ): Promise<unknown> => {
     counters.scriptCalls += 1;
     const sent =
       script === CLAIM_SCRIPT
-        ? runner.run(script, keys, args)
+        ? runner.run(script, keys, args, onLateReply)
         : runner.runPatient(script, keys, args);
     return sent.catch((error: unknown) => {
       counters.failures += keys.length;
       throw error;
+    });
+  };
+
+  // A claim that Redis ran after the store gave up on it (its caller was told "unavailable"
+  // and will not run the handler for it) holds its key under a token nobody will complete or
+  // release. Left alone, every redelivery would find the key in progress until the lease ends,
+  // which can outlast the retry budget. Its late answer says which keys it took: release them.
+  // Safe: the release only acts while this very token holds the key.
+  const releaseLateClaims = (keys: readonly string[], base: string, reply: unknown) => {
+    if (!Array.isArray(reply)) return;
+    reply.forEach((status: unknown, i) => {
+      if (status !== 'c') return;
+      runner.runPatient(RELEASE_SCRIPT, [keys[i]!], [`${base}:${i + 1}`]).then(
+        (released) => {
+          if (released === 1) counters.lateClaimsReleased += 1;
+        },
+        // The lease still ends the hold; the failure is counted like any other.
+        () => {
+          counters.failures += 1;
+        },
+      );
     });
   };
 
@@ -271,7 +306,9 @@ export function createRedisIdempotencyStore(
     if (versioned) {
       for (const item of items) args.push(item.version === undefined ? '' : String(item.version));
     }
-    const reply = await call(CLAIM_SCRIPT, keys, args);
+    const reply = await call(CLAIM_SCRIPT, keys, args, (late) =>
+      releaseLateClaims(keys, base, late),
+    );
     if (!Array.isArray(reply) || reply.length !== items.length) {
       throw new RedisDedupeError(
         `Redis idempotency store: the claim script answered ${JSON.stringify(reply)} for ${items.length} keys.`,

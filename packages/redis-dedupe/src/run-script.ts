@@ -46,8 +46,15 @@ export interface ScriptRunner {
   /**
    * Sends `script` with `keys` and `args` once. Rejects at once with UnavailableError while
    * the client is down, and with UnavailableError when no answer came within `timeoutMs`.
+   * `onLateReply` gets the answer that Redis sends after that timeout (the script did run), so
+   * the caller can undo what nobody is waiting for any more.
    */
-  run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  run(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly string[],
+    onLateReply?: (reply: unknown) => void,
+  ): Promise<unknown>;
   /**
    * Like `run`, but waits for a reconnecting client and retries after a connection error while
    * `timeoutMs` has not passed. Use it only for scripts that are safe to run twice (complete and
@@ -63,6 +70,8 @@ type Send = (...argv: (string | number)[]) => Promise<unknown>;
 class ScriptCall implements Deadline {
   readonly at: number;
   settled = false;
+  /** Set when the call timed out: an answer after that goes to `late`, not to the caller. */
+  private expired = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -74,6 +83,7 @@ class ScriptCall implements Deadline {
     private readonly resolve: (reply: unknown) => void,
     private readonly reject: (error: unknown) => void,
     ownTimer: boolean,
+    private readonly late: ((reply: unknown) => void) | undefined,
   ) {
     this.at = performance.now() + timeoutMs;
     if (ownTimer) this.timer = setTimeout(() => this.expire(), timeoutMs);
@@ -93,8 +103,17 @@ class ScriptCall implements Deadline {
     );
   }
 
+  // A loop blocked past the deadline (a CPU-bound handler, a GC pause) runs its expired timers
+  // before it reads the sockets, so an answer Redis sent in time would still lose the race.
+  // setImmediate runs after the next socket read: only a call still unanswered then times out.
   expire(): void {
+    setImmediate(() => this.expireNow());
+  }
+
+  private expireNow(): void {
+    if (this.settled) return;
     this.settled = true;
+    this.expired = true;
     this.reject(
       new UnavailableError(
         `Redis idempotency store: ${describe(this.script, this.keys)} got no answer within ${this.timeoutMs} ms (timeoutMs). Redis is down or overloaded; the command may still run later.`,
@@ -103,6 +122,10 @@ class ScriptCall implements Deadline {
   }
 
   private answer(reply: unknown): void {
+    if (this.expired) {
+      this.late?.(reply);
+      return;
+    }
     this.settle();
     this.resolve(reply);
   }
@@ -141,6 +164,7 @@ export function createScriptRunner(client: RedisClient, timeoutMs: number): Scri
     keys: readonly string[],
     args: readonly string[],
     ms?: number,
+    onLateReply?: (reply: unknown) => void,
   ): Promise<unknown> =>
     new Promise((resolve, reject) => {
       if (DOWN_STATES.has(client.status)) {
@@ -163,13 +187,14 @@ export function createScriptRunner(client: RedisClient, timeoutMs: number): Scri
         resolve,
         reject,
         ms !== undefined,
+        onLateReply,
       );
       if (ms === undefined) deadlines.watch(call);
       call.send();
     });
 
   return {
-    run: (script, keys, args) => send(script, keys, args),
+    run: (script, keys, args, onLateReply) => send(script, keys, args, undefined, onLateReply),
 
     async runPatient(script, keys, args) {
       const deadline = Date.now() + timeoutMs;

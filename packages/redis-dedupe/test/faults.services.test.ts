@@ -2,7 +2,14 @@
 // connections mid-claim, and a consumer process killed while it holds a claim.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type BusEvent, createBus, createInMemoryTransport, defineCommand, on } from '@eda/core';
+import {
+  type BusEvent,
+  createBus,
+  createInMemoryTransport,
+  defineCommand,
+  on,
+  readDeadLetterReason,
+} from '@eda/core';
 import {
   cleanupServices,
   createRedis,
@@ -10,6 +17,7 @@ import {
   restartRedis,
   useRedisPrefix,
 } from '@eda/test-services';
+import { waitFor } from '@eda/test-suite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisIdempotencyStore } from '../src/index.js';
 import { closeClients, connect, eventually, ready } from './support/clients.js';
@@ -23,6 +31,8 @@ afterEach(async () => {
 });
 
 const fastRetry = { immediateRetries: 0, initialDelayMs: 20, maxDelayMs: 300, maxDeliveries: 1000 };
+// Core's default idempotency leaseMs.
+const DEFAULT_LEASE_MS = 60_000;
 
 describe('Redis restarted mid-stream (no persistence)', () => {
   it('loses no message, and re-applies only messages whose completion the restart erased', async () => {
@@ -84,35 +94,59 @@ describe('Redis restarted mid-stream (no persistence)', () => {
 });
 
 describe('connection dropped mid-claim', () => {
-  it('answers a claim whose reply was lost with the same claim once ioredis re-sends it', async () => {
+  it('handles a message once whose claim timed out and landed later, without dead-lettering it (defaults)', async () => {
     const url = new URL(endpoints.redisUrl);
     const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
+    const { prefix } = await useRedisPrefix('drop');
+    const inspector = createRedis();
+    // Every option at its default: store timeoutMs, idempotency leaseMs and timeoutMs, retry.
+    const client = await connect({ host: '127.0.0.1', port: proxy.port });
+    const store = createRedisIdempotencyStore({ client, keyPrefix: prefix });
+    const transport = createInMemoryTransport();
+    const bus = createBus({ service: 'ledger', transport, idempotency: { store } });
+    const applied: string[] = [];
+    await bus.subscribe({ handlers: [on(ApplyCredit, (m) => void applied.push(m.id))] });
+    const key = store.redisKeyOf('ledger:msg:bank:dropped-1');
     try {
-      const { prefix } = await useRedisPrefix('drop');
-      const client = await connect({ host: '127.0.0.1', port: proxy.port });
-      const store = createRedisIdempotencyStore({ client, keyPrefix: prefix, timeoutMs: 5000 });
-      const inspector = createRedis();
-      try {
-        proxy.dropReplies();
-        const pending = store.claim('c:msg:s:1', { leaseMs: 30_000 });
-        // The claim ran on the server: the key is held, but its reply never arrived.
-        await eventually(async () =>
-          (await inspector.hget(store.redisKeyOf('c:msg:s:1'), 's')) === 'p' ? true : undefined,
-        );
-        await proxy.cut(); // the connection drops mid-claim
-        await proxy.restore();
-        const claim = await pending; // re-sent after the reconnect: the script finds its own token
-        expect(claim.status).toBe('claimed');
-        if (claim.status !== 'claimed') return;
-        expect(await inspector.hget(store.redisKeyOf('c:msg:s:1'), 't')).toBe(claim.token);
-        expect(await store.complete('c:msg:s:1', claim.token, { retentionMs: 60_000 })).toBe(true);
-      } finally {
-        inspector.disconnect();
-      }
+      proxy.dropReplies();
+      await createBus({ service: 'bank', transport }).send(
+        ApplyCredit,
+        { n: 1 },
+        { id: 'dropped-1' },
+      );
+      // The claim ran on the server (the key is held) but its reply never came: the store gave
+      // up after timeoutMs, so the delivery failed with UnavailableError.
+      await waitFor(
+        async () => (await inspector.hget(key, 's')) === 'p' && store.stats().failures > 0,
+        { idleMs: 30_000, description: 'a claim held on the server whose caller timed out' },
+      );
+      expect(applied).toEqual([]);
+      await proxy.cut(); // the connection drops; ioredis re-sends the unanswered claims
+      await proxy.restore();
+      await waitFor(
+        () => {
+          const dead = transport.broker.deadLetters('ledger');
+          if (dead.length > 0)
+            throw new Error(
+              `dead-lettered: ${JSON.stringify(readDeadLetterReason(dead[0]!.headers))}`,
+            );
+          return applied.length === 1;
+        },
+        {
+          idleMs: 90_000,
+          progress: () => store.stats().scriptCalls,
+          description: 'the message handled',
+        },
+      );
+      expect(applied).toEqual(['dropped-1']);
+      await waitFor(async () => (await inspector.hget(key, 's')) === 'd', { idleMs: 10_000 });
+      expect(transport.broker.deadLetters('ledger')).toHaveLength(0);
     } finally {
+      await transport.close();
+      inspector.disconnect();
       await proxy.close();
     }
-  });
+  }, 300_000); // a cap only: the waits above fail on no progress
 
   it('applies each of 2,000 duplicated commands once while the consumer connection is killed repeatedly', async () => {
     const { prefix } = await useRedisPrefix('kill-conn');
@@ -179,10 +213,12 @@ describe('connection dropped mid-claim', () => {
 });
 
 describe('consumer killed while holding a claim', () => {
-  it('lets another consumer process the message once the dead consumer lease has ended', async () => {
+  it('lets another consumer process the message once the dead consumer lease has ended (defaults)', async () => {
     const { prefix } = await useRedisPrefix('killed');
     const key = 'ledger:msg:bank:killed-1';
     const script = fileURLToPath(new URL('./support/claim-and-hang.ts', import.meta.url));
+    // The dead consumer claimed with core's default lease (60 s), longer than the default retry
+    // policy's whole budget (5 deliveries, about 15 s): the message must wait, not dead-letter.
     const child = spawn(
       process.execPath,
       [
@@ -193,7 +229,7 @@ describe('consumer killed while holding a claim', () => {
         endpoints.redisUrl,
         prefix,
         key,
-        '1500',
+        String(DEFAULT_LEASE_MS),
       ],
       {
         cwd: fileURLToPath(new URL('../../..', import.meta.url)),
@@ -213,22 +249,34 @@ describe('consumer killed while holding a claim', () => {
     const store = createRedisIdempotencyStore({ client: await connect(), keyPrefix: prefix });
     const transport = createInMemoryTransport();
     const events: BusEvent[] = [];
+    // Default retry policy and idempotency options.
     const bus = createBus({
       service: 'ledger',
       transport,
       idempotency: { store },
-      retry: fastRetry,
       observers: [(event) => void events.push(event)],
     });
     const applied: string[] = [];
     await bus.subscribe({ handlers: [on(ApplyCredit, (m) => void applied.push(m.id))] });
     await createBus({ service: 'bank', transport }).send(ApplyCredit, { n: 1 }, { id: 'killed-1' });
-    await eventually(() => (applied.length === 1 ? true : undefined));
+    await waitFor(
+      () => {
+        const dead = transport.broker.deadLetters('ledger');
+        if (dead.length > 0)
+          throw new Error(
+            `dead-lettered: ${JSON.stringify(readDeadLetterReason(dead[0]!.headers))}`,
+          );
+        return applied.length === 1;
+      },
+      // The lease is the one wait with no progress to see: allow it whole, plus a margin.
+      { idleMs: DEFAULT_LEASE_MS + 30_000, description: 'the message handled after the lease' },
+    );
     expect(applied).toEqual(['killed-1']);
     // It waited for the lease: the first deliveries found the dead consumer's claim in progress.
     const retries = events.filter((e) => e.kind === 'retry');
     expect(retries.length).toBeGreaterThan(0);
     expect(retries.every((e) => e.kind === 'retry' && /InProgressError/.test(e.reason))).toBe(true);
+    expect(transport.broker.deadLetters('ledger')).toHaveLength(0);
     await transport.close();
-  });
+  }, 300_000); // a cap only: the wait above fails on no progress
 });

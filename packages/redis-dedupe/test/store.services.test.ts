@@ -2,6 +2,8 @@
 // batched claims, namespacing, and what happens when Redis is unreachable or slow.
 import { UnavailableError } from '@eda/core';
 import { cleanupServices, endpoints, useRedisPrefix } from '@eda/test-services';
+import { waitFor } from '@eda/test-suite';
+import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisIdempotencyStore, RedisDedupeError } from '../src/index.js';
 import { closeClients, connect, eventually } from './support/clients.js';
@@ -267,12 +269,8 @@ describe('when Redis is unreachable or slow', () => {
   it('gives up on a Redis that accepts but never answers after timeoutMs, with UnavailableError', async () => {
     const proxy = await startTcpProxy(target());
     try {
-      // No commandTimeout on this client: the store's own timeoutMs is what ends the wait.
-      const client = await connect({
-        host: '127.0.0.1',
-        port: proxy.port,
-        commandTimeout: undefined,
-      });
+      // The store's own timeoutMs is what ends the wait (the clients set no commandTimeout).
+      const client = await connect({ host: '127.0.0.1', port: proxy.port });
       const { prefix } = await useRedisPrefix('slow');
       const store = createRedisIdempotencyStore({ client, keyPrefix: prefix, timeoutMs: 300 });
       proxy.stall();
@@ -283,5 +281,115 @@ describe('when Redis is unreachable or slow', () => {
       closeClients();
       await proxy.close();
     }
+  });
+});
+
+describe('a completion that arrives after its lease ended', () => {
+  // Waits, on Redis's own clock, until the lease of `key` (field x, ms of server time) has passed.
+  async function leaseOver(client: Redis, redisKey: string): Promise<void> {
+    await eventually(async () => {
+      const [seconds, micros] = await client.time();
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      const leaseEnd = await client.hget(redisKey, 'x');
+      return leaseEnd === null || Number(leaseEnd) <= now ? true : undefined;
+    });
+  }
+
+  it('is recorded when the key expired and nobody claimed it since, so a later duplicate is skipped', async () => {
+    const { store, client } = await newStore();
+    const key = 'c:msg:s:late-1';
+    const claim = await store.claim(key, { leaseMs: 150 });
+    if (claim.status !== 'claimed') throw new Error('expected a claim');
+    // The slow handler outlives its lease; the key (a new one) expires with it.
+    await eventually(async () => ((await client.exists(store.redisKeyOf(key))) ? undefined : true));
+    expect(await store.complete(key, claim.token, { retentionMs: 60_000 })).toBe(true);
+    expect(await client.hget(store.redisKeyOf(key), 's')).toBe('d');
+    expect(await client.pttl(store.redisKeyOf(key))).toBeGreaterThan(50_000);
+    expect(await store.claim(key, { leaseMs: 10_000 })).toEqual({ status: 'done' });
+    expect(store.stats()).toMatchObject({ completed: 1, completionsLost: 0, duplicates: 1 });
+  });
+
+  it('is recorded when the lease of a kept versioned key ended and nobody claimed it since', async () => {
+    const { store, client } = await newStore();
+    const key = 'c:entity:s:late-2';
+    const v1 = await store.claim(key, { leaseMs: 10_000, version: 1 });
+    if (v1.status !== 'claimed') throw new Error('expected a claim');
+    await store.complete(key, v1.token, { retentionMs: 60_000, version: 1 });
+    const v2 = await store.claim(key, { leaseMs: 150, version: 2 });
+    if (v2.status !== 'claimed') throw new Error('expected a claim');
+    await leaseOver(client, store.redisKeyOf(key));
+    expect(await store.complete(key, v2.token, { retentionMs: 60_000, version: 2 })).toBe(true);
+    expect(await store.claim(key, { leaseMs: 10_000, version: 2 })).toEqual({
+      status: 'stale',
+      appliedVersion: 2,
+    });
+  });
+
+  it('is still refused after a real takeover, and the version never goes backwards', async () => {
+    const { store, client } = await newStore();
+    const key = 'c:entity:s:late-3';
+    const v2 = await store.claim(key, { leaseMs: 150, version: 2 });
+    if (v2.status !== 'claimed') throw new Error('expected a claim');
+    await leaseOver(client, store.redisKeyOf(key));
+    const v3 = await store.claim(key, { leaseMs: 10_000, version: 3 });
+    if (v3.status !== 'claimed') throw new Error('expected the newer version to take over');
+    expect(await store.complete(key, v3.token, { retentionMs: 60_000, version: 3 })).toBe(true);
+    expect(await store.complete(key, v2.token, { retentionMs: 60_000, version: 2 })).toBe(false);
+    expect(await client.hget(store.redisKeyOf(key), 'v')).toBe('3');
+    expect(store.stats().completionsLost).toBe(1);
+  });
+});
+
+describe('a claim that Redis runs after the store gave up on it', () => {
+  it('is released as soon as its late answer arrives, so the key is not held for the lease', async () => {
+    const url = new URL(endpoints.redisUrl);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
+    const inspector = await connect();
+    try {
+      const { prefix } = await useRedisPrefix('late-claim');
+      const client = await connect({ host: '127.0.0.1', port: proxy.port });
+      // Default timeoutMs (1000).
+      const store = createRedisIdempotencyStore({ client, keyPrefix: prefix });
+      const key = store.redisKeyOf('c:msg:s:late');
+      proxy.dropReplies();
+      const failure = await store.claim('c:msg:s:late', { leaseMs: 60_000 }).catch((e) => e);
+      expect(failure).toBeInstanceOf(UnavailableError);
+      // The claim ran: the key is held under a token its caller never learnt.
+      expect(await inspector.hget(key, 's')).toBe('p');
+      await proxy.cut(); // ioredis re-sends the unanswered claim after the reconnect
+      await proxy.restore();
+      await waitFor(async () => store.stats().lateClaimsReleased === 1, {
+        idleMs: 10_000,
+        description: 'the late claim released (its lease is 60 s)',
+      });
+      expect(await inspector.exists(key)).toBe(0);
+      expect((await store.claim('c:msg:s:late', { leaseMs: 60_000 })).status).toBe('claimed');
+    } finally {
+      closeClients();
+      await proxy.close();
+    }
+  });
+});
+
+describe('a busy event loop', () => {
+  it('takes an answer that arrived while the loop was blocked instead of reporting a timeout', async () => {
+    const { prefix } = await useRedisPrefix('busy');
+    const client = await connect();
+    const store = createRedisIdempotencyStore({ client, keyPrefix: prefix, timeoutMs: 50 });
+    const pending = store.claim('c:msg:s:busy', { leaseMs: 10_000 });
+    // Block the loop well past timeoutMs: Redis answers meanwhile, but the answer is only read
+    // after the loop is free, and the expired timer runs before that read.
+    await new Promise<void>((resolve) =>
+      setImmediate(() => {
+        const until = Date.now() + 400;
+        while (Date.now() < until) {
+          /* a handler hogging the CPU */
+        }
+        resolve();
+      }),
+    );
+    const claim = await pending.catch((error: unknown) => error);
+    expect(claim).toMatchObject({ status: 'claimed' });
+    expect(store.stats().failures).toBe(0);
   });
 });

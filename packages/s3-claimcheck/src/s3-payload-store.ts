@@ -37,7 +37,8 @@ export interface S3PayloadStore extends PayloadStore {
    * referenced (an interrupted multipart upload is aborted when S3 allows it).
    * Chunks of an iterable must not be modified after they are yielded.
    * @throws UnavailableError when S3 cannot be reached or fails (after the client's retries);
-   * ConfigurationError when S3 refuses the request (bucket, permissions, encryption); the
+   * S3AccessError (an UnavailableError, retryable) when the credentials or permissions are
+   * refused; ConfigurationError when S3 refuses the request (bucket, encryption); the
    * iterable's own error, unchanged, when reading it fails.
    */
   put(
@@ -49,8 +50,9 @@ export interface S3PayloadStore extends PayloadStore {
    * @throws PayloadError: EDA_PAYLOAD_FORGED for a reference outside this bucket and prefix
    * (no request is made), EDA_PAYLOAD_TOO_LARGE when the reference is above `maxBytes` (no
    * request is made), EDA_PAYLOAD_MISSING naming the key, EDA_PAYLOAD_INTEGRITY for altered
-   * bytes, EDA_PAYLOAD_UNAVAILABLE (retryable) when S3 is unreachable; ConfigurationError when
-   * S3 refuses the request.
+   * bytes, EDA_PAYLOAD_UNAVAILABLE (retryable) when S3 is unreachable; S3AccessError
+   * (retryable) when the credentials or permissions are refused; ConfigurationError when S3
+   * refuses the request itself.
    */
   get(ref: DataRef, options?: GetPayloadOptions): Promise<Uint8Array>;
   /**
@@ -65,7 +67,8 @@ export interface S3PayloadStore extends PayloadStore {
   /**
    * Deletes a payload; deleting a missing one is not an error.
    * @throws PayloadError EDA_PAYLOAD_FORGED for a reference outside this bucket and prefix;
-   * UnavailableError or ConfigurationError when S3 fails or refuses.
+   * UnavailableError (S3AccessError when access is denied) or ConfigurationError when S3 fails
+   * or refuses.
    */
   delete(ref: DataRef): Promise<void>;
   /**

@@ -11,8 +11,9 @@ import {
   on,
   readDeadLetterReason,
 } from '@eda/core';
-import { cleanupServices, startS3, stopS3 } from '@eda/test-services';
+import { cleanupServices, createS3Client, endpoints, startS3, stopS3 } from '@eda/test-services';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { S3AccessError } from '../src/index.js';
 import { generatedPayload, rejectionOf, type StoreFixture, until, useStore } from './helpers.js';
 
 const MIB = 1024 * 1024;
@@ -152,6 +153,101 @@ describe('S3 stopped during a get', () => {
     await until(() => received.length === 1, 60_000);
     expect(received[0]).toBe(sent.rows);
     expect(transport.broker.deadLetters('reader')).toHaveLength(0);
+    await reader.close();
+    await transport.close();
+  });
+});
+
+describe('credentials refused by S3', () => {
+  const wrong = { accessKeyId: 'not-a-key', secretAccessKey: 'not-the-secret' };
+  const right = {
+    accessKeyId: endpoints.s3.accessKeyId,
+    secretAccessKey: endpoints.s3.secretAccessKey,
+  };
+
+  it('fails a put with a retryable S3AccessError that names the refusal', async () => {
+    const f = await fixture({ client: createS3Client({ credentials: wrong }) });
+    const error = await rejectionOf(
+      f.store.put(new TextEncoder().encode('x'.repeat(100)), { contentType: 'text/plain' }),
+    );
+    expect(S3AccessError.isAccessError(error), String(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'EDA_UNAVAILABLE', retryable: true, kind: 'denied' });
+    expect(error.message).toMatch(/access denied to store s3:\/\//);
+    expect(error.message).toMatch(/InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied/);
+  });
+
+  it('retries a read while the credentials are refused, and delivers once they work again', async () => {
+    const good = await fixture();
+    let refused = true;
+    // A credential provider whose keys are rotated while the message waits: refused at first.
+    const rotating = createS3Client({
+      credentials: async () => ({
+        ...(refused ? wrong : right),
+        expiration: new Date(), // asked again on every request
+      }),
+    });
+    const reading = await fixture({ client: rotating, prefix: good.objects.prefix });
+    const transport = createInMemoryTransport();
+    await createBus({
+      service: 'reports',
+      transport,
+      claimCheck: { store: good.store, thresholdBytes: 64 * 1024 },
+    }).publish(Report, bigRows());
+    const events: BusEvent[] = [];
+    const reader = createBus({
+      service: 'reader',
+      transport,
+      // The read must find the payload under the writer's prefix: same bucket, same prefix.
+      claimCheck: { store: reading.store, thresholdBytes: 64 * 1024 },
+      observers: [(event) => events.push(event)],
+    });
+    const received: string[] = [];
+    await reader.subscribe({ handlers: [on(Report, (m) => void received.push(m.data.rows))] });
+    await until(() => events.some((e) => e.kind === 'retry'), 60_000);
+    const retry = events.find((e) => e.kind === 'retry');
+    expect(retry?.kind === 'retry' && retry.reason).toMatch(/^S3AccessError: .*access denied/);
+    refused = false;
+    await until(() => received.length === 1, 60_000);
+    expect(transport.broker.deadLetters('reader')).toHaveLength(0);
+    await reader.close();
+    await transport.close();
+  });
+
+  it('dead-letters with the refusal in the headers once the retries run out', async () => {
+    const good = await fixture();
+    const refusing = await fixture({
+      client: createS3Client({ credentials: wrong }),
+      prefix: good.objects.prefix,
+    });
+    const transport = createInMemoryTransport();
+    await createBus({
+      service: 'reports',
+      transport,
+      claimCheck: { store: good.store, thresholdBytes: 64 * 1024 },
+    }).publish(Report, bigRows());
+    const reader = createBus({
+      service: 'reader',
+      transport,
+      claimCheck: { store: refusing.store, thresholdBytes: 64 * 1024 },
+    });
+    let handled = 0;
+    await reader.subscribe({
+      handlers: [
+        on(Report, () => {
+          handled += 1;
+        }),
+      ],
+    });
+    // The default retry policy: 5 deliveries, about 15 s of delays.
+    await until(() => transport.broker.deadLetters('reader').length === 1, 90_000);
+    const reason = readDeadLetterReason(transport.broker.deadLetters('reader')[0]!.headers)!;
+    expect(reason).toMatchObject({
+      code: 'EDA_UNAVAILABLE',
+      errorType: 'S3AccessError',
+      attempts: 5,
+    });
+    expect(reason.message).toMatch(/access denied to read s3:\/\/.*credentials/);
+    expect(handled).toBe(0);
     await reader.close();
     await transport.close();
   });

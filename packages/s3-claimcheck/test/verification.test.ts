@@ -1,10 +1,10 @@
 // Error mapping and streamed verification, without a server: the cases a real server cannot
 // be made to produce on demand (a response longer than announced, each kind of SDK failure).
 import { createHash } from 'node:crypto';
-import type { DataRef, EdaError } from '@eda/core';
+import { type DataRef, type EdaError, UnavailableError } from '@eda/core';
 import { describe, expect, it } from 'vitest';
-import { assertReferenceInside, classifyS3Error } from '../src/index.js';
-import { getError, putError } from '../src/s3-errors.js';
+import { assertReferenceInside, classifyS3Error, S3AccessError } from '../src/index.js';
+import { deleteError, getError, putError } from '../src/s3-errors.js';
 import { verifiedChunks } from '../src/verified-chunks.js';
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -106,7 +106,7 @@ describe('S3 error mapping', () => {
     expect(classifyS3Error(sdkError('SlowDown', 503))).toBe('unavailable');
     expect(classifyS3Error(sdkError('Throttled', 429))).toBe('unavailable');
     expect(classifyS3Error(sdkError('BadDigest', 400))).toBe('unavailable');
-    expect(classifyS3Error(sdkError('AccessDenied', 403))).toBe('rejected');
+    expect(classifyS3Error(sdkError('InvalidBucketName', 400))).toBe('rejected');
     expect(classifyS3Error(sdkError('NotImplemented', 501))).toBe('rejected');
   });
 
@@ -117,14 +117,64 @@ describe('S3 error mapping', () => {
     const down = getError(sdkError('InternalError', 500), 'b', 'p/k') as EdaError;
     expect(down).toMatchObject({ code: 'EDA_PAYLOAD_UNAVAILABLE', retryable: true });
     expect(down.message).toContain('after 3 attempts');
-    const denied = getError(sdkError('AccessDenied', 403), 'b', 'p/k') as EdaError;
-    expect(denied).toMatchObject({ code: 'EDA_CONFIGURATION', retryable: false });
+    const badName = getError(sdkError('InvalidBucketName', 400), 'b', 'p/k') as EdaError;
+    expect(badName).toMatchObject({ code: 'EDA_CONFIGURATION', retryable: false });
     const putDown = putError(sdkError('SlowDown', 503), 'b', 'p/k') as EdaError;
     expect(putDown).toMatchObject({ code: 'EDA_UNAVAILABLE', retryable: true });
     expect(putDown.message).toContain('Nothing was referenced');
     expect(putDown.cause).toBeInstanceOf(Error);
     const putDenied = putError(sdkError('NoSuchBucket', 404), 'b', 'p/k') as EdaError;
     expect(putDenied).toMatchObject({ code: 'EDA_CONFIGURATION', retryable: false });
+  });
+});
+
+describe('S3 credential and permission errors', () => {
+  const sdkError = (name: string, status?: number) =>
+    Object.assign(new Error(`${name} happened`), {
+      name,
+      $metadata: status === undefined ? {} : { httpStatusCode: status, attempts: 1 },
+    });
+
+  it.each([
+    ['ExpiredToken', 400],
+    ['ExpiredToken', 403],
+    ['InvalidAccessKeyId', 403],
+    ['SignatureDoesNotMatch', 403],
+    ['AccessDenied', 403],
+    ['InvalidToken', 400],
+    ['AnyOther403', 403],
+    ['CredentialsProviderError', undefined],
+    ['TokenProviderError', undefined],
+  ])('classifies %s (HTTP %s) as denied', (name, status) => {
+    expect(classifyS3Error(sdkError(name, status))).toBe('denied');
+  });
+
+  it.each([
+    ['put', () => putError(sdkError('ExpiredToken', 400), 'b', 'p/k')],
+    ['get', () => getError(sdkError('AccessDenied', 403), 'b', 'p/k')],
+    ['delete', () => deleteError(sdkError('InvalidAccessKeyId', 403), 'b', '"p/k"')],
+  ])('makes a denied %s a retryable S3AccessError that names the cause', (_, make) => {
+    const error = make();
+    expect(S3AccessError.isAccessError(error)).toBe(true);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(error).toMatchObject({
+      name: 'S3AccessError',
+      code: 'EDA_UNAVAILABLE',
+      retryable: true,
+      kind: 'denied',
+    });
+    expect(error.message).toMatch(/access denied to .*s3:\/\/b.*happened.*credentials/);
+    expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+
+  it('keeps a request no retry can fix a ConfigurationError', () => {
+    for (const error of [
+      putError(sdkError('NoSuchBucket', 404), 'b', 'p/k'),
+      putError(sdkError('InvalidBucketName', 400), 'b', 'p/k'),
+      deleteError(sdkError('InvalidArgument', 400), 'b', '"p/k"'),
+    ]) {
+      expect(error).toMatchObject({ code: 'EDA_CONFIGURATION', retryable: false });
+    }
   });
 });
 

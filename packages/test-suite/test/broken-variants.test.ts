@@ -23,7 +23,11 @@ import {
 } from '../src/index.js';
 import { ackingTransport } from './broken/acking-transport.js';
 import { cursorOutboxStore } from './broken/cursor-outbox-store.js';
+import { deferralCountingTransport } from './broken/deferral-counting-transport.js';
+import { detouringTransport } from './broken/detouring-transport.js';
 import { droppingTransport } from './broken/dropping-transport.js';
+import { expiringIdempotencyStore } from './broken/expiring-idempotency-store.js';
+import { forgetfulCloseTransport } from './broken/forgetful-close-transport.js';
 import { racyIdempotencyStore } from './broken/racy-idempotency-store.js';
 import { redeliveringTransport } from './broken/redelivering-transport.js';
 import { reorderingTransport } from './broken/reordering-transport.js';
@@ -108,6 +112,45 @@ describe('broken transports', () => {
       id: 'eventPerKeyOrder',
       testCase: transportCases.eventPerKeyOrder,
       failure: /each key's sequence as handled/,
+    },
+  ]);
+  transportVariant(
+    'detours retries around the partition (later messages overtake them)',
+    detouringTransport,
+    [
+      {
+        id: 'eventPerKeyOrder',
+        testCase: transportCases.eventPerKeyOrder,
+        failure: /each key's sequence as handled/,
+      },
+    ],
+  );
+  transportVariant(
+    'loses the last settlement when a subscription closes',
+    forgetfulCloseTransport,
+    [
+      {
+        id: 'eventCloseAndReopen',
+        testCase: transportCases.eventCloseAndReopen,
+        failure: /across the close and reopen: every message exactly once/,
+      },
+      {
+        id: 'commandCloseAndReopen',
+        testCase: transportCases.commandCloseAndReopen,
+        failure: /across the close and reopen: every message exactly once/,
+      },
+    ],
+  );
+  transportVariant('counts deferred retries as deliveries', deferralCountingTransport, [
+    {
+      id: 'eventDeferredRetry',
+      testCase: transportCases.eventDeferredRetry,
+      failure: /a deferred wait keeps the attempt/,
+    },
+    {
+      id: 'commandDeferredRetry',
+      testCase: transportCases.commandDeferredRetry,
+      failure: /a deferred wait keeps the attempt/,
     },
   ]);
   transportVariant(
@@ -210,6 +253,28 @@ describe('broken idempotency store', () => {
     [
       { id: 'parallelClaims', testCase: idempotencyStoreCases.parallelClaims, failure: /winners/ },
       { id: 'claimMany', testCase: idempotencyStoreCases.claimMany, failure: /winners of/ },
+    ],
+  );
+  const expiring: IdempotencyContractSetup = {
+    ...memoryIdempotencySetup(),
+    createEnvironment: async () => ({ store: expiringIdempotencyStore(), async cleanup() {} }),
+  };
+  describeVariant<IdempotencyCase, IdempotencyContractSetup>(
+    'discards a completion that arrives after its lease expired, although nobody took over',
+    expiring,
+    memoryIdempotencySetup(),
+    runIdempotencyStoreCase,
+    [
+      {
+        id: 'lateCompletion',
+        testCase: idempotencyStoreCases.lateCompletion,
+        failure: /nobody else having claimed the key/,
+      },
+      {
+        id: 'lateVersionCompletion',
+        testCase: idempotencyStoreCases.lateVersionCompletion,
+        failure: /nobody else having claimed the key/,
+      },
     ],
   );
 });

@@ -6,7 +6,7 @@ import type { Codecs } from '../codec.js';
 import type { PayloadStore } from '../contracts/payload-store.js';
 import type { Delivery, DeliveryHandler, Disposition } from '../contracts/transport.js';
 import { type BusObserver, notifyAll } from '../observer.js';
-import { dispositionForFailure, type RetryPolicy } from '../retry-policy.js';
+import { deferredDelay, dispositionForFailure, type RetryPolicy } from '../retry-policy.js';
 import { claimCheckStep } from './claim-check-step.js';
 import {
   type ConsumeContext,
@@ -84,6 +84,7 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
         attempt: context.delivery.attempt,
         delayMs: disposition.delayMs,
         reason: disposition.reason,
+        deferred: disposition.deferred === true,
       });
     } else if (disposition.type === 'dead-letter') {
       notifyAll(observers, {
@@ -128,7 +129,12 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
         });
         return { type: 'ack' };
       } catch (error) {
-        if (tryIndex >= retryPolicy.immediateRetries || !retryPolicy.isRetryable(error))
+        // An in-progress claim will not free itself within this delivery: defer it at once.
+        if (
+          tryIndex >= retryPolicy.immediateRetries ||
+          !retryPolicy.isRetryable(error) ||
+          deferredDelay(error) !== undefined
+        )
           return fail(context, error);
       }
     }

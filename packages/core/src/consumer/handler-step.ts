@@ -1,15 +1,17 @@
 // The last steps: run the handler inside the message context (correlation, causation, trace),
-// then flush what it published or sent. Nothing it emitted leaves if it failed.
+// then flush what it published or sent. Nothing it emitted leaves if it failed; what it emitted
+// has ids derived from the handled message (see handler-emit-id.ts), the same on a redelivery.
 import { runInMessageContext } from '../message-context.js';
 import { inConsumerSpan } from '../tracing.js';
 import type { ConsumeMiddleware } from './consume-context.js';
 import type { ReceivedMessage } from './handler-registration.js';
+import { createHandlerOutgoing } from './outgoing-buffer.js';
 
 export function handlerStep(): ConsumeMiddleware {
   return async (context) => {
     const envelope = context.envelope!;
     const registration = context.registration!;
-    const flushes: Array<() => Promise<void>> = [];
+    const outgoing = createHandlerOutgoing();
     const { delivery } = context;
     const attributes = {
       'messaging.system': context.system,
@@ -32,19 +34,24 @@ export function handlerStep(): ConsumeMiddleware {
           subscription: context.subscription,
           traceparent,
           ...(envelope.tracestate === undefined ? {} : { tracestate: envelope.tracestate }),
-          outgoing: { add: (flush: () => Promise<void>) => void flushes.push(flush) },
+          outgoing,
         };
         return runInMessageContext(messageContext, async () => {
-          await registration.handler(envelope as ReceivedMessage<unknown>, {
-            attempt: delivery.attempt,
-            subscription: context.subscription,
-            origin: delivery.origin,
-          });
+          try {
+            await registration.handler(envelope as ReceivedMessage<unknown>, {
+              attempt: delivery.attempt,
+              subscription: context.subscription,
+              origin: delivery.origin,
+            });
+          } finally {
+            // Settled: whatever its context emits from now on (a timer it started) goes out
+            // directly instead of into a list that is about to be drained or dropped.
+            outgoing.close();
+          }
         });
       },
     );
-    // Flush outside the handler's context so the flush itself is not buffered again.
-    for (const flush of flushes) await flush();
+    await outgoing.flush();
     context.outcome = 'handled';
   };
 }

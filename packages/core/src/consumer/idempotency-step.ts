@@ -3,7 +3,7 @@
 // every retry).
 import type { IdempotencyStore } from '../contracts/idempotency-store.js';
 import { createTimeLimit } from '../deadlines.js';
-import type { Envelope } from '../envelope.js';
+import { type Envelope, isEntityVersion, MAX_ENTITY_VERSION } from '../envelope.js';
 import { DecodeError, EdaError, InProgressError, UnavailableError } from '../errors.js';
 import type { ConsumeContext, ConsumeMiddleware } from './consume-context.js';
 import type { DedupeMode } from './handler-registration.js';
@@ -26,21 +26,63 @@ export interface IdempotencyOptions {
   readonly onUnavailable?: 'fail-closed' | 'fail-open';
 }
 
-/** The dedupe key and version of a message for a mode. */
+/**
+ * One part of a dedupe key: `%` and `:` percent-encoded, so the `:`-joined parts can be told
+ * apart (source `a:b` with id `c` is not source `a` with id `b:c`).
+ */
+function keyPart(part: string): string {
+  return part.replace(/[%:]/g, (c) => (c === '%' ? '%25' : '%3A'));
+}
+
+/**
+ * The dedupe key and version of a message for a mode: `<subscription>:msg:<source>:<id>` or
+ * `<subscription>:entity:<source>:<entity>`, each part with `%` and `:` percent-encoded.
+ * @throws DecodeError (the message is dead-lettered) for entity-version dedupe without an entity
+ * or a version, or with a version outside 0..MAX_ENTITY_VERSION.
+ */
 export function dedupeKey(
   subscription: string,
   envelope: Envelope,
   mode: Exclude<DedupeMode, 'none'>,
 ): { key: string; version?: number } {
+  const prefix = keyPart(subscription);
   if (mode === 'message-id')
-    return { key: `${subscription}:msg:${envelope.source}:${envelope.id}` };
+    return { key: `${prefix}:msg:${keyPart(envelope.source)}:${keyPart(envelope.id)}` };
   const entity = envelope.subject ?? envelope.partitionkey;
   if (entity === undefined || envelope.version === undefined) {
     throw new DecodeError(
       `Message ${envelope.id} ("${envelope.type}") is handled with entity-version dedupe but has no ${entity === undefined ? 'subject or partitionkey' : 'version'}.`,
     );
   }
-  return { key: `${subscription}:entity:${envelope.source}:${entity}`, version: envelope.version };
+  if (!isEntityVersion(envelope.version)) {
+    // Accepting it would make every later (smaller) version of the entity stale until the
+    // retention ends: refuse it loudly instead.
+    throw new DecodeError(
+      `Message ${envelope.id} ("${envelope.type}") has entity version ${envelope.version}, outside 0..${MAX_ENTITY_VERSION} (the CloudEvents Integer range): fix the producer's versions.`,
+    );
+  }
+  return {
+    key: `${prefix}:entity:${keyPart(envelope.source)}:${keyPart(entity)}`,
+    version: envelope.version,
+  };
+}
+
+/**
+ * How often an in-progress message asks again at most. A live holder usually finishes in
+ * milliseconds, and a log that retries in place stalls its partition for the whole wait, so the
+ * message looks again every few seconds instead of sleeping through a dead holder's full lease;
+ * the looks are deferred, so they never spend its delivery budget.
+ */
+export const IN_PROGRESS_POLL_MS = 5000;
+
+/**
+ * The wait before an in-progress message is tried again: the lease time left, at most
+ * IN_PROGRESS_POLL_MS, plus up to 20% jitter, so the copies of a burst held by one dead consumer
+ * do not all come back at once.
+ */
+export function inProgressDelay(leaseLeftMs: number): number {
+  const wait = Math.min(leaseLeftMs, IN_PROGRESS_POLL_MS);
+  return Math.max(1, Math.ceil(wait * (1 + Math.random() * 0.2)));
 }
 
 export function idempotencyStep(
@@ -83,10 +125,15 @@ export function idempotencyStep(
       case 'stale':
         context.outcome = 'stale';
         return;
-      case 'in-progress':
+      case 'in-progress': {
+        // Wait until the holder's lease can have run out (a dead holder's claim frees itself
+        // then), not by the retry backoff: this wait must not spend the delivery budget.
+        const retryAfterMs = inProgressDelay(claim.retryAfterMs ?? leaseMs);
         throw new InProgressError(
-          `Message ${context.envelope!.id} is being handled by another consumer of "${context.subscription}"; retrying later.`,
+          `Message ${context.envelope!.id} is being handled by another consumer of "${context.subscription}"; looking again in ${retryAfterMs} ms (a dead holder's claim frees itself when its lease runs out).`,
+          { retryAfterMs },
         );
+      }
     }
     try {
       await next();

@@ -27,8 +27,12 @@ export interface ClaimOptions {
 /** The outcome of a claim. */
 export type ClaimResult =
   | { readonly status: 'claimed'; readonly token: string }
-  /** Another consumer holds an unexpired claim: try again later. */
-  | { readonly status: 'in-progress' }
+  /**
+   * Another consumer holds an unexpired claim: try again later. `retryAfterMs` is the time left
+   * on that claim's lease, when the store knows it (the consumer waits that long, else its full
+   * `leaseMs`, before it tries again).
+   */
+  | { readonly status: 'in-progress'; readonly retryAfterMs?: number }
   /** Already completed within the retention window: skip the side effect. */
   | { readonly status: 'done' }
   /** The version is not newer than the last applied one: skip. */
@@ -49,8 +53,10 @@ export interface IdempotencyStore {
   ): Promise<ClaimResult[]>;
   /**
    * Marks the claim done and keeps the key for `retentionMs`. With a version claim, records the
-   * version as applied. Does nothing if `token` no longer holds the claim (its lease expired and
-   * another consumer took it): returns false then.
+   * version as applied. A completion that arrives after the lease expired is still recorded when
+   * nobody claimed the key in between (the handler did its work once; dropping the completion
+   * would let a later duplicate run it again). Does nothing and returns false only when another
+   * claim took the key over (a real takeover: the side effect may have happened twice).
    */
   complete(
     key: string,

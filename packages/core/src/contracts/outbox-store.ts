@@ -37,6 +37,18 @@ export interface OutboxClaimOptions {
   readonly leaseMs: number;
 }
 
+/** Options of `OutboxStore.fail`. */
+export interface OutboxFailOptions {
+  /**
+   * Release the records without counting an attempt: they were not refused themselves (they
+   * wait behind a refused record of their aggregate, or were not tried), so this call never
+   * dead-letters them; `error` is kept as their last error and `retryAfterMs` still applies.
+   * A store that ignores it counts an attempt (the behaviour before this option).
+   * @default false
+   */
+  readonly deferred?: boolean;
+}
+
 /** Where the outbox keeps messages until they are published. `TTransaction` is the caller's transaction handle. */
 export interface OutboxStore<TTransaction = unknown> {
   readonly capabilities: OutboxCapabilities;
@@ -70,6 +82,7 @@ export interface OutboxStore<TTransaction = unknown> {
       readonly maxAttempts: number;
       readonly retryAfterMs: number;
     },
+    options?: OutboxFailOptions,
   ): Promise<void>;
   /** Deletes up to `limit` published records older than `olderThanMs`; returns how many. */
   purge(options: { readonly olderThanMs: number; readonly limit: number }): Promise<number>;

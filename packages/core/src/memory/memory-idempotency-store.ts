@@ -45,7 +45,8 @@ export function createInMemoryIdempotencyStore(
     ) {
       return { status: 'stale', appliedVersion: entry.appliedVersion };
     }
-    if (entry?.state === 'in-progress') return { status: 'in-progress' };
+    if (entry?.state === 'in-progress')
+      return { status: 'in-progress', retryAfterMs: Math.max(0, entry.expiresAt - now()) };
     if (entry?.state === 'done' && version === undefined) return { status: 'done' };
     const token = randomUUID();
     entries.set(key, {
@@ -66,8 +67,25 @@ export function createInMemoryIdempotencyStore(
       return results;
     },
     async complete(key, token, { retentionMs, version }) {
-      const entry = live(key);
-      if (entry?.state !== 'in-progress' || entry.token !== token) return false;
+      // Not `live(key)`: an expired lease that nobody took over still belongs to this token.
+      // The handler did its work once, so the completion is recorded; only a claim by another
+      // consumer in between (a new token) makes it lease-lost.
+      let entry = entries.get(key);
+      if (entry?.state === 'done' && entry.expiresAt <= now()) {
+        entries.delete(key);
+        entry = undefined;
+      }
+      if (entry === undefined) {
+        // Nobody holds the key (the lease expired and was swept, not taken over): record it.
+        entries.set(key, {
+          state: 'done',
+          token,
+          expiresAt: now() + retentionMs,
+          appliedVersion: version,
+        });
+        return true;
+      }
+      if (entry.token !== token || entry.state === 'done') return false;
       entry.state = 'done';
       entry.expiresAt = now() + retentionMs;
       if (version !== undefined)

@@ -148,6 +148,8 @@ class PartitionWorker {
         group.committed[partition] = offset + 1;
         group.attempts.delete(attemptKey);
       } else {
+        // A deferred retry waited for another consumer's claim: its redelivery keeps the attempt.
+        if (disposition.deferred) group.attempts.set(attemptKey, attempt - 1);
         await sleep(disposition.delayMs, this.stopping.signal);
       }
     }

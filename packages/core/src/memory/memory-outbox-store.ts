@@ -167,15 +167,16 @@ export function createInMemoryOutboxStore(): InMemoryOutboxStore {
       }
     },
 
-    async fail(records, { error, maxAttempts, retryAfterMs }) {
+    async fail(records, { error, maxAttempts, retryAfterMs }, { deferred = false } = {}) {
       const settled = heldRows(records);
       const now = Date.now();
       for (const row of settled) {
-        row.attempts += 1;
+        // A deferred record was not refused itself: no attempt is counted, so it never dies here.
+        if (!deferred) row.attempts += 1;
         row.claimId = undefined;
         row.lastError = error;
         row.leaseUntil = 0;
-        if (row.attempts >= maxAttempts) row.status = 'dead';
+        if (!deferred && row.attempts >= maxAttempts) row.status = 'dead';
         else row.availableAt = now + retryAfterMs;
       }
     },

@@ -140,6 +140,8 @@ export class MemoryQueue {
   private settle(message: QueuedMessage, disposition: Disposition, origin: DeliveryOrigin): void {
     if (disposition.type === 'dead-letter') this.deadLetter(message.record, disposition, origin);
     if (disposition.type !== 'retry') return;
+    // A deferred retry waited for another consumer's claim: its redelivery keeps the attempt.
+    if (disposition.deferred) message.deliveries -= 1;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.ready.push(message);

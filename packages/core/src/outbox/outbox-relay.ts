@@ -6,6 +6,7 @@ import { sleep } from '../abortable-wait.js';
 import type { OutboxRecord, OutboxStore } from '../contracts/outbox-store.js';
 import type { Transport } from '../contracts/transport.js';
 import { ConfigurationError, describeError, UnavailableError } from '../errors.js';
+import { publishIsolatingRefusals } from './refusal-isolation.js';
 
 /** Options of `createOutboxRelay`. */
 export interface OutboxRelayOptions {
@@ -17,9 +18,16 @@ export interface OutboxRelayOptions {
   readonly leaseMs?: number;
   /** Poll interval when the store has no notifications (and a fallback when it has). @default 1000 */
   readonly pollIntervalMs?: number;
-  /** Failed attempts after which a record is dead-lettered. @default 10 */
+  /**
+   * Failed attempts after which a record is dead-lettered. Only a record the broker refused on
+   * its own counts an attempt: a refused batch is retried in halves down to single records,
+   * and the later records of a refused record's aggregate wait without counting one. @default 10
+   */
   readonly maxAttempts?: number;
-  /** First backoff after a failed publish; doubles up to `maxBackoffMs`. @default 200 */
+  /**
+   * First backoff after a failed publish; doubles up to `maxBackoffMs`. A refused record waits
+   * `initialBackoffMs * 2^attempts` before its next attempt. @default 200
+   */
   readonly initialBackoffMs?: number;
   /** @default 30000 */
   readonly maxBackoffMs?: number;
@@ -27,7 +35,7 @@ export interface OutboxRelayOptions {
   readonly purge?:
     | false
     | { readonly olderThanMs: number; readonly everyMs: number; readonly limit: number };
-  /** Told about failures (publish or store); the relay keeps running. @default none */
+  /** Told about failures (an UnavailableError per refused record, with the broker's error as cause; store errors as thrown); the relay keeps running. @default none */
   readonly onError?: (error: unknown) => void;
 }
 
@@ -37,7 +45,12 @@ export interface OutboxRelay {
   start(): void;
   /** Stops after the in-flight batch is published and completed. */
   stop(): Promise<void>;
-  /** Relays until nothing is claimable, then resolves with the number of records published (for tests, scripts and demos). */
+  /**
+   * Relays until nothing is claimable, then resolves with the number of records published (for
+   * tests, scripts and demos). A refused record is reported to `onError` and waits for its
+   * backoff while the others are published; drain rejects only when a cycle published nothing
+   * because the store failed or the broker refused.
+   */
   drain(): Promise<number>;
 }
 
@@ -60,40 +73,70 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let lastError: unknown;
   let running: { controller: AbortController; loop: Promise<void> } | undefined;
 
-  /** Publishes consecutive runs of one kind; returns the records that were accepted. */
-  const publishBatch = async (records: OutboxRecord[]): Promise<void> => {
-    let start = 0;
-    while (start < records.length) {
-      const kind = records[start]!.message.attributes.kind;
-      let end = start;
-      while (end < records.length && records[end]!.message.attributes.kind === kind) end++;
-      const run = records.slice(start, end);
-      try {
-        const messages = run.map((r) => r.message);
-        await (kind === 'command' ? transport.send(messages) : transport.publish(messages));
-      } catch (error) {
-        await store.complete(records.slice(0, start));
-        // The failed run and everything after it stay in order for the next attempt.
-        await store.fail(records.slice(start), {
-          error: `${describeError(error).type}: ${describeError(error).message}`,
-          maxAttempts,
-          retryAfterMs: backoffMs,
-        });
-        throw error;
-      }
-      start = end;
+  /** The wait before a refused record's next attempt: initialBackoffMs * 2^(attempts so far). */
+  const backoffFor = (record: OutboxRecord) =>
+    Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.min(record.attempts, 30));
+
+  /**
+   * Publishes a claimed batch and settles every record: accepted ones complete; a record refused
+   * on its own counts an attempt (and is dead-lettered at `maxAttempts`); records held behind it
+   * or not tried are released without counting one. Returns how many were published, or -1
+   * when nothing was and the broker refused (so the loop backs off).
+   */
+  const publishBatch = async (records: OutboxRecord[], claimedAt: number): Promise<number> => {
+    // Isolation stops at half the lease, well before another relay may re-claim these records.
+    const result = await publishIsolatingRefusals(records, transport, claimedAt + leaseMs / 2);
+    await store.complete(result.published);
+    for (const { record, error } of result.refused) {
+      const reason = describeError(error);
+      const retryAfterMs = backoffFor(record);
+      await store.fail([record], {
+        error: `${reason.type}: ${reason.message}`,
+        maxAttempts,
+        retryAfterMs,
+      });
+      const attempt = record.attempts + 1;
+      const aggregate = record.message.attributes.partitionkey;
+      lastError = new UnavailableError(
+        `Outbox relay: ${transport.name} refused record ${record.recordId} (type ${record.message.attributes.type}${aggregate === undefined ? '' : `, aggregate ${aggregate}`}) on its own, attempt ${attempt} of ${maxAttempts}: ${attempt >= maxAttempts ? 'it is now dead in the outbox; fix the cause and reset it to pending to send it again' : `retrying in ${retryAfterMs} ms`}. ${reason.type}: ${reason.message}`,
+        { cause: error },
+      );
+      onError(lastError);
     }
-    await store.complete(records);
+    const first = result.refused[0];
+    if (result.blocked.length) {
+      await store.fail(
+        result.blocked,
+        {
+          error: `Deferred behind refused record ${first?.record.recordId} of its aggregate`,
+          maxAttempts,
+          retryAfterMs: 0,
+        },
+        { deferred: true },
+      );
+    }
+    if (result.untried.length) {
+      await store.fail(
+        result.untried,
+        {
+          error: 'Not tried: the broker refused the records before it, or the lease ran short',
+          maxAttempts,
+          retryAfterMs: 0,
+        },
+        { deferred: true },
+      );
+    }
+    return result.published.length === 0 && first ? -1 : result.published.length;
   };
 
   /** One claim-publish-complete cycle; the number published, or -1 after a failure. */
   const cycle = async (): Promise<number> => {
-    let records: OutboxRecord[] = [];
     try {
-      records = await store.claim({ limit: batchSize, leaseMs });
-      if (records.length) await publishBatch(records);
-      backoffMs = initialBackoffMs;
-      return records.length;
+      const claimedAt = Date.now();
+      const records = await store.claim({ limit: batchSize, leaseMs });
+      const published = records.length ? await publishBatch(records, claimedAt) : 0;
+      if (published >= 0) backoffMs = initialBackoffMs;
+      return published;
     } catch (error) {
       lastError = error;
       onError(error);
@@ -120,6 +163,30 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
+  /**
+   * Waits for a notification or the poll interval. The poll timer is a real (ref'd) timer, not
+   * `AbortSignal.timeout` (whose timer is unref'd): a running relay keeps its process alive
+   * even while its notification connection and every pooled connection are down.
+   */
+  const waitForWork = async (signal: AbortSignal) => {
+    const waiting = new AbortController();
+    const timer = setTimeout(() => waiting.abort(), pollIntervalMs);
+    const stopWaiting = () => waiting.abort();
+    signal.addEventListener('abort', stopWaiting, { once: true });
+    try {
+      // A failing notification channel degrades to polling; it must not end the loop.
+      await (store.waitForChange
+        ? store.waitForChange(waiting.signal).catch((error: unknown) => {
+            onError(error);
+            return sleep(pollIntervalMs, waiting.signal);
+          })
+        : sleep(pollIntervalMs, waiting.signal));
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', stopWaiting);
+    }
+  };
+
   const loop = async (signal: AbortSignal) => {
     let lastPurge = 0;
     while (!signal.aborted) {
@@ -132,14 +199,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         await sleep(backoffMs, signal);
         backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
       } else if (published === 0) {
-        const wait = AbortSignal.any([signal, AbortSignal.timeout(pollIntervalMs)]);
-        // A failing notification channel degrades to polling; it must not end the loop.
-        await (store.waitForChange
-          ? store.waitForChange(wait).catch((error: unknown) => {
-              onError(error);
-              return sleep(pollIntervalMs, wait);
-            })
-          : sleep(pollIntervalMs, wait));
+        await waitForWork(signal);
       }
     }
   };

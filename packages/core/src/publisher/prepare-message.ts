@@ -3,7 +3,7 @@
 // encoded body.
 import type { Codec } from '../codec.js';
 import type { OutgoingMessage } from '../contracts/transport.js';
-import type { EnvelopeAttributes } from '../envelope.js';
+import { type EnvelopeAttributes, isEntityVersion, MAX_ENTITY_VERSION } from '../envelope.js';
 import { ConfigurationError, EdaError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import { currentMessageContext } from '../message-context.js';
@@ -39,12 +39,9 @@ export async function prepareMessage(
   data: unknown,
   options: MessageOptions = {},
 ): Promise<OutgoingMessage> {
-  if (
-    options.version !== undefined &&
-    (!Number.isSafeInteger(options.version) || options.version < 0)
-  ) {
+  if (options.version !== undefined && !isEntityVersion(options.version)) {
     throw new ConfigurationError(
-      `Entity version ${options.version} of "${definition.type}" is invalid: use a non-negative integer.`,
+      `Entity version ${options.version} of "${definition.type}" is invalid: use an integer from 0 to ${MAX_ENTITY_VERSION} (the CloudEvents Integer range).`,
     );
   }
   const validated = await validateData(definition, data);

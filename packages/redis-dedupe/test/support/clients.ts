@@ -9,7 +9,7 @@ const open = new Set<Redis>();
 export const failFastOptions: RedisOptions = {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
-  commandTimeout: 1000,
+  // No commandTimeout: the store's timeoutMs bounds each call (see the README).
   // Reconnect quickly in tests so recovery is observed soon after the fault ends.
   retryStrategy: (attempt) => Math.min(50 * attempt, 500),
 };

@@ -3,6 +3,7 @@
 import { type ClaimResult, type IdempotencyStore, abortableSleep as pause } from '@eda/core';
 import { expect } from 'vitest';
 import { waitFor } from '../wait-for.js';
+import { expectInProgress } from './expect-in-progress.js';
 import type { IdempotencyCase } from './idempotency-setup.js';
 
 const LEASE = 30_000;
@@ -65,9 +66,7 @@ export const completeCase: IdempotencyCase = {
       await context.store.complete(key, 'not-the-token', { retentionMs: RETENTION }),
       'complete with a wrong token',
     ).toBe(false);
-    expect(await context.store.claim(key, { leaseMs: LEASE }), 'claim while held').toEqual({
-      status: 'in-progress',
-    });
+    expectInProgress(await context.store.claim(key, { leaseMs: LEASE }), LEASE, 'claim while held');
     expect(
       await context.store.complete(key, token, { retentionMs: RETENTION }),
       'complete with the token',
@@ -119,9 +118,7 @@ export const leaseTakeoverCase: IdempotencyCase = {
     const leaseMs = 300;
     const startedAt = Date.now();
     const stale = tokenOf(await context.store.claim(key, { leaseMs }), 'first claim');
-    expect(await context.store.claim(key, { leaseMs }), 'during the lease').toEqual({
-      status: 'in-progress',
-    });
+    expectInProgress(await context.store.claim(key, { leaseMs }), leaseMs, 'during the lease');
     const takeover = await claimWhenFree(
       context.store,
       key,
@@ -181,9 +178,7 @@ export const versionGuardCase: IdempotencyCase = {
     expect(await claimV(5), 'equal version').toEqual({ status: 'stale', appliedVersion: 5 });
     expect(await claimV(3), 'older version').toEqual({ status: 'stale', appliedVersion: 5 });
     const v6 = tokenOf(await claimV(6), 'version 6');
-    expect(await claimV(7), 'newer version while 6 is in progress').toEqual({
-      status: 'in-progress',
-    });
+    expectInProgress(await claimV(7), LEASE, 'newer version while 6 is in progress');
     expect(await store.complete(key, v6, { retentionMs: RETENTION, version: 6 })).toBe(true);
     expect(await claimV(6), 'after 6 applied').toEqual({ status: 'stale', appliedVersion: 6 });
     const v8 = tokenOf(await claimV(8), 'version 8');
@@ -289,8 +284,10 @@ export const restartCase: IdempotencyCase = {
     expect(await restarted.claim(done, { leaseMs: LEASE }), 'completed key after restart').toEqual({
       status: 'done',
     });
-    expect(await restarted.claim(held, { leaseMs: LEASE }), 'held key after restart').toEqual({
-      status: 'in-progress',
-    });
+    expectInProgress(
+      await restarted.claim(held, { leaseMs: LEASE }),
+      LEASE,
+      'held key after restart',
+    );
   },
 };

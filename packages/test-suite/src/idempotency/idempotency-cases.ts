@@ -12,6 +12,7 @@ import {
 } from './claim-cases.js';
 import { failedHandlerRetriedCase } from './consumer-cases.js';
 import type { IdempotencyCase } from './idempotency-setup.js';
+import { lateCompletionCase, lateVersionCompletionCase } from './late-completion-cases.js';
 
 /** The idempotency store contract's cases, by id. */
 export const idempotencyStoreCases = {
@@ -19,6 +20,8 @@ export const idempotencyStoreCases = {
   complete: completeCase,
   release: releaseCase,
   leaseTakeover: leaseTakeoverCase,
+  lateCompletion: lateCompletionCase,
+  lateVersionCompletion: lateVersionCompletionCase,
   retention: retentionCase,
   versionGuard: versionGuardCase,
   versionRace: versionRaceCase,

@@ -474,14 +474,18 @@ export function isolationCase(kind: MessageKind): TransportCase {
 const ORDER_KEYS = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
 const PER_KEY = 40;
 
+/** Whether the handler of the per-key order case fails the first delivery of message `n`. */
+const failsFirst = (n: number) => n % 9 === 4;
+
 /**
  * Several keys interleaved; each key's sequence is handled in order and never two at once
- * (`SubscribeOptions.concurrency` promises order per key regardless of concurrency).
+ * (`SubscribeOptions.concurrency` promises order per key regardless of concurrency), also when
+ * some messages fail and are redelivered: a retried message holds back the rest of its key.
  */
 export function perKeyOrderCase(kind: MessageKind): TransportCase {
   return {
-    name: `per-key order: with concurrency 4, each key's ${nounOf(kind)}s are handled in publish order, one at a time`,
-    requires: [capabilityOf(kind), 'orderedPerKey'],
+    name: `per-key order: with concurrency 4 and failing first deliveries, each key's ${nounOf(kind)}s are handled in publish order, one at a time, each once`,
+    requires: [capabilityOf(kind), 'orderedPerKey', 'delayedRetry'],
     async run(context) {
       const producerClient = await context.connect();
       const consumerClient = await context.connect();
@@ -498,9 +502,15 @@ export function perKeyOrderCase(kind: MessageKind): TransportCase {
             const key = m.partitionkey ?? '';
             if (active.has(key)) overlaps.push(`${key}#${m.data.n}`);
             active.add(key);
-            seen.push({ n: m.data.n, key, attempt: c.attempt, member: 0 });
-            await pause(Math.floor(Math.random() * 3));
-            active.delete(key);
+            try {
+              await pause(Math.floor(Math.random() * 3));
+              // Some first deliveries fail: their redelivery must still come before what follows.
+              if (failsFirst(m.data.n) && c.attempt === 1)
+                throw new Error(`first delivery of ${key}#${m.data.n} fails`);
+              seen.push({ n: m.data.n, key, attempt: c.attempt, member: 0 });
+            } finally {
+              active.delete(key);
+            }
           }),
         ],
       });
@@ -514,11 +524,26 @@ export function perKeyOrderCase(kind: MessageKind): TransportCase {
         idleMs: context.idleMs,
         description: () => `${total} messages (have ${seen.items.length})`,
       });
+      // Sentinels: a late extra copy of anything above would arrive before them.
+      await flushWithSentinels(
+        context,
+        (n, key) => emit(producer, channel.definition, { n, key }, { partitionKey: key }),
+        seen,
+        ORDER_KEYS,
+      );
       const sequences = Object.fromEntries(
-        ORDER_KEYS.map((key) => [key, seen.items.filter((s) => s.key === key).map((s) => s.n)]),
+        ORDER_KEYS.map((key) => [
+          key,
+          seen.items.filter((s) => s.key === key && s.n >= 0).map((s) => s.n),
+        ]),
       );
       const expected = Object.fromEntries(ORDER_KEYS.map((key) => [key, range(0, PER_KEY)]));
       expect(sequences, "each key's sequence as handled").toEqual(expected);
+      const retried = seen.items.filter((s) => failsFirst(s.n));
+      expect(
+        retried.every((s) => s.attempt > 1),
+        'the messages that failed first were handled on a redelivery',
+      ).toBe(true);
       expect(
         overlaps,
         'messages of one key handled while an earlier one was still running',

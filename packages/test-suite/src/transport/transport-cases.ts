@@ -1,5 +1,7 @@
 // Every case of the transport contract, by id. Kind-neutral cases exist once per kind, so
 // topics and queues are both held to them.
+
+import { deferredRetryCase } from './deferred-cases.js';
 import {
   binaryDataCase,
   competingConsumersCase,
@@ -19,6 +21,7 @@ import {
   unhandledTypeCase,
 } from './failure-cases.js';
 import { commandOwnershipCase } from './ownership-cases.js';
+import { partialFlushCase } from './partial-flush-cases.js';
 import { closeAndReopenCase, killClientCase, restartBrokerCase } from './resilience-cases.js';
 import type { TransportCase } from './transport-setup.js';
 
@@ -41,12 +44,15 @@ export const transportCases = {
   commandRedelivery: redeliveryCase('command'),
   eventDeliveryCount: deliveryCountCase('event'),
   commandDeliveryCount: deliveryCountCase('command'),
+  eventDeferredRetry: deferredRetryCase('event'),
+  commandDeferredRetry: deferredRetryCase('command'),
   eventPoison: poisonCase('event'),
   commandPoison: poisonCase('command'),
   eventUndecodable: undecodableCase('event'),
   commandUndecodable: undecodableCase('command'),
   unhandledType: unhandledTypeCase,
   failedHandlerEmitsNothing: failedHandlerEmitsNothingCase,
+  partialFlush: partialFlushCase,
   commandOwnership: commandOwnershipCase,
   eventCloseAndReopen: closeAndReopenCase('event'),
   commandCloseAndReopen: closeAndReopenCase('command'),
