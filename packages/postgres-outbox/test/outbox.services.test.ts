@@ -394,6 +394,44 @@ describe('relay ordering', () => {
     }
   });
 
+  it('publishes two writers of one order in the order they wrote it, although the later writer took its transaction id first', async () => {
+    const { pool, store, transport, bus } = await setup();
+    await pool.query(`create table orders (id text primary key, version integer not null);
+insert into orders values ('x', 0)`);
+    const bump = async (client: pg.PoolClient) => {
+      const { rows } = await client.query(
+        `update orders set version = version + 1 where id = 'x' returning version`,
+      );
+      const version = rows[0].version as number;
+      await bus.publish(
+        OrderPlaced,
+        { orderId: `x-v${version}`, n: version },
+        { transaction: client, partitionKey: 'x' },
+      );
+    };
+    const t1 = await pool.connect();
+    const t2 = await pool.connect();
+    try {
+      await t1.query('begin');
+      // What a consumer's inbox row does before its handler runs: T1 takes its id first.
+      await t1.query('select pg_current_xact_id()');
+      await t2.query('begin');
+      await bump(t2);
+      await t2.query('commit');
+      // T1 locks the order after T2 committed, so it writes version 2 on top of version 1.
+      await bump(t1);
+      await t1.query('commit');
+    } finally {
+      t1.release();
+      t2.release();
+    }
+    expect(await createOutboxRelay({ store, transport, purge: false }).drain()).toBe(2);
+    expect(
+      transport.published.map((m) => dataOf(m).n),
+      'entity versions as published (a downstream version check drops any that goes backwards)',
+    ).toEqual([1, 2]);
+  });
+
   it.each([
     ['no other batch leased', false],
     ['another relay holding a batch, so every claim takes the exact selection', true],
