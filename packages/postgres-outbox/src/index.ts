@@ -1,5 +1,6 @@
 export type { ChangeListener, ListenConnection } from './change-listener.js';
 export { createFallbackTransport, type FallbackTransportOptions } from './fallback-transport.js';
+export { type FenceHolder, type FenceLag, OutboxFenceHeldError } from './fence-monitor.js';
 export {
   ensureIdempotencySchema,
   type IdempotencyTableOptions,

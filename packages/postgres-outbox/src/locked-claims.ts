@@ -3,6 +3,7 @@
 // completion) instead of twice (a lease, then the completion). One claim at a time per table: a
 // transaction-scoped advisory lock, held for the whole claim-publish-complete cycle, is the
 // leader lock that keeps per-aggregate order across relays.
+import { randomUUID } from 'node:crypto';
 import { ConfigurationError, type OutboxRecord, UnavailableError } from '@eda/core';
 import type { ClaimedRow } from './outbox-row.js';
 import { OUTBOX_ADAPTER } from './outbox-schema.js';
@@ -44,6 +45,8 @@ export interface LockedClaimsOptions {
 
 /** One held claim: the connection whose open transaction holds the row locks. */
 interface Held {
+  /** The claim's identity, carried by its records as `claimId`. */
+  readonly id: string;
   readonly client: ListeningSqlClient;
   /** Claimed records not yet completed or failed; the transaction commits when this is empty. */
   readonly open: Set<string>;
@@ -100,7 +103,10 @@ export function createLockedClaims(options: LockedClaimsOptions): LockedClaims {
   /** The held claim that owns every one of `records`. */
   const owner = (records: readonly OutboxRecord[]): Held => {
     const current = held;
-    if (!current || records.some((r) => !current.open.has(r.recordId))) {
+    if (
+      !current ||
+      records.some((r) => r.claimId !== current.id || !current.open.has(r.recordId))
+    ) {
       throw new UnavailableError(
         `${OUTBOX_ADAPTER}: these records are not held by an open claim of ${table} (its transaction ended, for example after leaseMs idle, or they were already completed); they will be claimed and published again.`,
       );
@@ -135,6 +141,7 @@ export function createLockedClaims(options: LockedClaimsOptions): LockedClaims {
         const sql = `begin;\n${await claimSql(limit, leaseMs)}`;
         const client = await pool.connect();
         const current: Held = {
+          id: `lock:${randomUUID()}`,
           client,
           open: new Set(),
           released: false,
@@ -150,10 +157,12 @@ export function createLockedClaims(options: LockedClaimsOptions): LockedClaims {
         const result = await run(current, sql);
         const rows = result.rows as unknown as ClaimedRow[];
         for (const row of rows) current.open.add(row.seq);
-        const records = await decode(rows, async (seq, reason) => {
+        const decoded = await decode(rows, async (seq, reason) => {
           current.open.delete(seq);
           await run(current, deadSql, [seq, reason]);
         });
+        // A record of an earlier claim of the same rows (lost, then claimed again) is refused.
+        const records = decoded.map((r) => ({ ...r, claimId: current.id }));
         if (records.length === 0) {
           // Nothing to hold (nothing claimable, another relay leads, or every row was dead).
           await run(current, 'commit');

@@ -31,6 +31,8 @@ export interface ClaimedRow {
   readonly payload: unknown;
   readonly headers: unknown;
   readonly attempts: number;
+  /** The id of the lease row that holds the row (lease mode), null in lock mode. */
+  readonly claim_id?: string | null;
 }
 
 function withTraceContext(attributes: EnvelopeAttributes): EnvelopeAttributes {
@@ -109,5 +111,10 @@ export function decodeRow(row: ClaimedRow): OutboxRecord {
   if (!(payload instanceof Uint8Array)) {
     throw new DecodeError(`Outbox row ${row.seq}: payload is not bytea.`);
   }
-  return { recordId: row.seq, message: { attributes, body: payload }, attempts: row.attempts };
+  return {
+    recordId: row.seq,
+    message: { attributes, body: payload },
+    attempts: row.attempts,
+    ...(row.claim_id ? { claimId: row.claim_id } : {}),
+  };
 }

@@ -27,11 +27,19 @@ export function outboxTable(options: OutboxTableOptions = {}): TableName {
  * migration tool, or call `ensureOutboxSchema`.
  *
  * Next to the table it creates the lease table `<table>_leases` (one row per batch a lease-mode
- * relay holds) and creates (or replaces) three functions: the claim functions
+ * relay holds) and creates (or replaces) four functions: the claim functions
  * `<table>_claim_lease` and `<table>_claim_lock` (a claim is one call whose plan the server
- * caches per session) and `<table>_release`, which takes settled records out of their lease.
- * The store needs all of them; for a schema from an earlier version it refuses to claim and asks
- * for this DDL.
+ * caches per session), `<table>_hold`, which checks that a settlement comes from the claim that
+ * still holds its records, and `<table>_release`, which takes settled records out of their
+ * lease. The store needs all of them; for a schema from an earlier version it refuses to claim
+ * and asks for this DDL.
+ *
+ * Indexes on pending rows: `(seq)`, write order, which claims walk; `(txid, seq)`, for the rows
+ * still above the commit-order fence; `(aggregateid, seq)`, for the earlier records of an
+ * aggregate. Tables of versions that ordered by transaction id keep their
+ * `<table>_pending_aggregate` index on `(aggregateid, txid, seq)`, which claims no longer use:
+ * drop it at a quiet moment (`drop index concurrently`). Applying this DDL to such a table
+ * builds the two new indexes, which blocks writers of the table while they are built.
  *
  * The table uses the default fillfactor. Earlier versions created it with `fillfactor = 50` so
  * that the per-row lease write of each claim was a HOT update; claims no longer write rows, and
@@ -63,7 +71,8 @@ create table if not exists ${t.qualified} (
   created_at timestamptz not null default now()
 );
 create index if not exists ${t.derived('pending')} on ${t.qualified} (txid, seq) where status = 'pending';
-create index if not exists ${t.derived('pending_aggregate')} on ${t.qualified} (aggregateid, txid, seq) where status = 'pending' and aggregateid is not null;
+create index if not exists ${t.derived('pending_seq')} on ${t.qualified} (seq) where status = 'pending';
+create index if not exists ${t.derived('pending_aggregate_seq')} on ${t.qualified} (aggregateid, seq) where status = 'pending' and aggregateid is not null;
 create index if not exists ${t.derived('published')} on ${t.qualified} (published_at) where status = 'published';
 ${leaseTableSql(t)}
 ${claimFunctionsSql(t)}`;

@@ -1,6 +1,6 @@
 // The outbox store on PostgreSQL: writers insert rows inside their own transaction; relays claim
-// batches in transaction order behind a commit-order fence, publish them, and complete them in
-// one statement per batch.
+// batches in write order behind a commit-order fence, publish them, and complete them in one
+// statement per batch.
 import {
   ConfigurationError,
   DecodeError,
@@ -8,6 +8,7 @@ import {
   type OutboxClaimOptions,
   type OutboxRecord,
   type OutboxStore,
+  UnavailableError,
 } from '@eda/core';
 import pg from 'pg';
 import {
@@ -16,8 +17,9 @@ import {
   type ListenConnection,
 } from './change-listener.js';
 import { claimFunctionSignature, claimFunctions } from './claim-sql.js';
+import { createFenceMonitor, type FenceLag } from './fence-monitor.js';
 import { quoteIdentifier } from './identifiers.js';
-import { leaseObjects, releaseFunctionSignature } from './lease-table.js';
+import { leaseFunctionSignature, leaseObjects } from './lease-table.js';
 import { createLockedClaims, type ListeningSqlPool, type LockedClaims } from './locked-claims.js';
 import { type ClaimedRow, decodeRow, encodeMessage } from './outbox-row.js';
 import { OUTBOX_ADAPTER, type OutboxTableOptions, outboxTable } from './outbox-schema.js';
@@ -69,8 +71,19 @@ export interface PostgresOutboxStoreOptions extends OutboxTableOptions {
   readonly channel?: string;
   /** Wait before re-opening a dropped LISTEN connection. @default 1000 */
   readonly reconnectDelayMs?: number;
-  /** Told about listener failures and rows that could not be decoded. @default none */
+  /**
+   * Told about listener failures, rows that could not be decoded, and a fence held back too
+   * long (`OutboxFenceHeldError`, code `EDA_OUTBOX_FENCE_HELD`). @default none
+   */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Reports `OutboxFenceHeldError` to `onError` when committed records have waited behind the
+   * commit-order fence this long (see `fenceLag()`); checked in the background after claims
+   * that found less than they asked for, at most every `fenceWarnMs / 2` (at least 1 s apart),
+   * warning at most once per `fenceWarnMs`. `false` never checks.
+   * @default 30000
+   */
+  readonly fenceWarnMs?: number | false;
 }
 
 /** Row counts by status, for monitoring and tests. */
@@ -91,6 +104,12 @@ export interface PostgresOutboxStore extends OutboxStore<SqlTransaction> {
   purgeAll(options: { readonly olderThanMs: number; readonly batchSize?: number }): Promise<number>;
   /** Rows by status. */
   counts(): Promise<OutboxCounts>;
+  /**
+   * The commit-order fence: how long it has held records back, how many wait, and the
+   * transaction holding it. The fence is server-wide (the oldest write transaction still running
+   * in any database, or a prepared transaction): export this as a metric next to the relay's.
+   */
+  fenceLag(): Promise<FenceLag>;
   /** Closes the LISTEN connection the store opened (never the pool). */
   close(): Promise<void>;
 }
@@ -157,25 +176,40 @@ function nonNegativeInteger(what: string, value: number): number {
   return Math.floor(value);
 }
 
-/** Orders claimed rows by (txid, seq), the order the claim picked them in. */
-function byTransactionOrder(a: ClaimedRow, b: ClaimedRow): number {
-  const ta = BigInt(a.txid);
-  const tb = BigInt(b.txid);
-  if (ta !== tb) return ta < tb ? -1 : 1;
+/** Orders claimed rows by seq, write order, the order the claim picked them in. */
+function byWriteOrder(a: ClaimedRow, b: ClaimedRow): number {
   const sa = BigInt(a.seq);
   const sb = BigInt(b.seq);
   return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
+/** Records grouped by the claim (lease row id) that returned them, in order of appearance. */
+function byClaim(records: readonly OutboxRecord[]): Map<string, OutboxRecord[]> {
+  const groups = new Map<string, OutboxRecord[]>();
+  for (const record of records) {
+    const { claimId } = record;
+    if (claimId === undefined || !/^[0-9]{1,19}$/.test(claimId)) {
+      throw new ConfigurationError(
+        `${OUTBOX_ADAPTER}: record ${JSON.stringify(record.recordId)} does not carry the claim id of a lease-mode claim of this store: settle the records claim() returned, unchanged.`,
+      );
+    }
+    const group = groups.get(claimId);
+    if (group) group.push(record);
+    else groups.set(claimId, [record]);
+  }
+  return groups;
 }
 
 /**
  * Creates the PostgreSQL outbox store. Create the table first with `ensureOutboxSchema` (or run
  * `outboxSchemaSql` in your migrations).
  *
- * Guarantees: a message exists if and only if the writer's transaction commits; records are
- * claimed in transaction order (the order in which writer transactions took their transaction
- * id, then write order), behind a fence that admits a transaction's rows only once every older
- * transaction has ended, so a late commit is never skipped and per-aggregate order holds;
- * several relays may claim at once, each record leased to one of them.
+ * Guarantees: a message exists if and only if the writer's transaction commits; records of an
+ * aggregate are claimed in write order (a writer that writes after seeing another's commit comes
+ * after it, whichever transaction began first), behind a fence that admits a transaction's rows
+ * only once every older transaction has ended, so a late commit is never skipped; several relays
+ * may claim at once, each record leased to one of them, and a settlement from a claim whose
+ * lease was taken over is refused (`UnavailableError`) without changing anything.
  *
  * @throws ConfigurationError for invalid names or options.
  */
@@ -211,6 +245,11 @@ export function createPostgresOutboxStore(
   const channel = options.channel ?? `${t.table}_changes`;
   quoteIdentifier(OUTBOX_ADAPTER, 'channel', channel);
   const reconnectDelayMs = positiveInteger('reconnectDelayMs', options.reconnectDelayMs ?? 1000);
+  const fenceWarnMs =
+    options.fenceWarnMs === false
+      ? false
+      : positiveInteger('fenceWarnMs', options.fenceWarnMs ?? 30_000);
+  const fence = createFenceMonitor({ pool, table, warnMs: fenceWarnMs, onError });
 
   let createConnection: (() => ListenConnection) | undefined;
   if (options.notifications === undefined) {
@@ -261,11 +300,12 @@ select pg_notify($7, '') as notified`;
   const checkSchema = () => {
     schemaReady ??= pool
       .query(
-        'select to_regprocedure($1) is not null and to_regprocedure($2) is not null and to_regclass($3) is not null as found',
+        'select to_regprocedure($1) is not null and to_regprocedure($2) is not null and to_regclass($3) is not null and to_regprocedure($4) is not null as found',
         [
           claimFunctionSignature(claimMode === 'lock' ? functions.lock : functions.lease),
-          releaseFunctionSignature(leases.release),
+          leaseFunctionSignature(leases.release),
           leases.table,
+          leaseFunctionSignature(leases.hold),
         ],
       )
       .then((result) => {
@@ -317,20 +357,42 @@ where seq = any($1::bigint[]) and status = 'pending'`;
 where seq = $1 and status = 'pending'`;
 
   /**
-   * In lease mode, `settle` (an update or delete of the rows `$1`) and then the release of `$1`
-   * from their lease, in one statement: the release runs once the rows' update has finished (it
-   * aggregates the update's output first), and both commit together, so no claim ever sees one
-   * of these records out of its lease while the record is still pending as it was. The release
-   * also makes this commit skip the WAL flush wait (see `leaseTableSql`).
+   * In lease mode, a fenced settlement in one statement: first the lease row `claim` is locked
+   * and checked to still hold `seqs` (see `leaseTableSql`); only then `settle` (an update or
+   * delete of the rows `$1`) runs, and then the release of `seqs` from the lease. The check is
+   * an uncorrelated condition of the update, evaluated once before it touches a row; the release
+   * runs once the rows' update has finished (it aggregates the update's output first), and all
+   * commit together, so no claim ever sees one of these records out of its lease while the
+   * record is still pending as it was. Returns `held`: false when the claim was taken over,
+   * and then nothing changed. The release also makes this commit skip the WAL flush wait.
    */
-  const releasing = (
-    settle: string,
-    seqs = '$1::bigint[]',
-  ) => `with settled as (${settle} returning 1)
-select ${leases.release}(${seqs}) from (select count(*) from settled) s`;
-  const leaseCompleteSql = releasing(completeWhere('$1::bigint[]'));
-  const leaseFailSql = releasing(failSql);
-  const leaseDeadSql = releasing(deadSql, 'array[$1::bigint]');
+  const releasing = (settle: string, seqs: string, claim: string) => `with held as materialized (
+  select ${leases.hold}(${claim}::bigint, ${seqs}) as ok
+),
+settled as (${settle} and (select ok from held) returning 1)
+select h.ok as held, case when h.ok then ${leases.release}(${claim}::bigint, ${seqs}) end
+from held h, (select count(*) from settled) s`;
+  const leaseCompleteSql = releasing(completeWhere('$1::bigint[]'), '$1::bigint[]', '$2');
+  const leaseFailSql = releasing(failSql, '$1::bigint[]', '$5');
+  const leaseDeadSql = releasing(deadSql, 'array[$1::bigint]', '$3');
+
+  /** Runs a fenced lease-mode settlement per claim; refuses the records of taken-over claims. */
+  const settleLeased = async (
+    records: readonly OutboxRecord[],
+    sql: string,
+    values: (recordIds: string[]) => unknown[],
+  ) => {
+    const refused: string[] = [];
+    for (const [claimId, group] of byClaim(records)) {
+      const result = await pool.query(sql, [...values(ids(group)), claimId]);
+      if (result.rows[0]?.held !== true) refused.push(...ids(group));
+    }
+    if (refused.length > 0) {
+      throw new UnavailableError(
+        `${OUTBOX_ADAPTER}: records ${refused.join(', ')} of ${table} are no longer held by the claim that returned them (its lease expired and another claim took them over); nothing was changed for them, the current holder publishes and settles them.`,
+      );
+    }
+  };
 
   const purgeSql = `delete from ${table} where seq in (
   select seq from ${table}
@@ -359,7 +421,7 @@ select ${leases.release}(${seqs}) from (select count(*) from settled) s`;
     claimed: ClaimedRow[],
     dead: (seq: string, reason: string) => Promise<void>,
   ): Promise<OutboxRecord[]> => {
-    const rows = claimed.sort(byTransactionOrder);
+    const rows = claimed.sort(byWriteOrder);
     const records: OutboxRecord[] = [];
     for (const row of rows) {
       try {
@@ -434,21 +496,27 @@ select ${leases.release}(${seqs}) from (select count(*) from settled) s`;
             `${OUTBOX_ADAPTER}: claim leaseMs is ${lease}: with claimMode 'lock' use at most ${MAX_TIMEOUT_MS} (it becomes a PostgreSQL timeout).`,
           );
         }
-        return recheckSchemaIfMissing(locked.claim(rowLimit, lease));
+        const records = await recheckSchemaIfMissing(locked.claim(rowLimit, lease));
+        if (records.length < rowLimit) fence.poke();
+        return records;
       }
       await checkSchema();
       const result = await recheckSchemaIfMissing(
         pool.query(`select * from ${functions.lease}($1, $2)`, [rowLimit, lease]),
       );
-      return decodeRows(result.rows as unknown as ClaimedRow[], async (seq, reason) => {
-        await pool.query(leaseDeadSql, [seq, reason]);
+      const rows = result.rows as unknown as ClaimedRow[];
+      // A claim that found less than it asked for may be held back by the fence.
+      if (rows.length < rowLimit) fence.poke();
+      return decodeRows(rows, async (seq, reason) => {
+        // Fenced like any settlement: the claim that returned the row is the one just made.
+        await pool.query(leaseDeadSql, [seq, reason, rows[0]?.claim_id]);
       });
     },
 
     async complete(records) {
       if (records.length === 0) return;
       if (locked) return locked.complete(records);
-      await pool.query(leaseCompleteSql, [ids(records)]);
+      await settleLeased(records, leaseCompleteSql, (recordIds) => [recordIds]);
     },
 
     async fail(records, { error, maxAttempts, retryAfterMs }, { deferred = false } = {}) {
@@ -460,7 +528,7 @@ select ${leases.release}(${seqs}) from (select count(*) from settled) s`;
         nonNegativeInteger('retryAfterMs', retryAfterMs),
       ];
       if (locked) return locked.fail(records, values);
-      await pool.query(leaseFailSql, values(ids(records)));
+      await settleLeased(records, leaseFailSql, values);
     },
 
     purge,
@@ -483,12 +551,15 @@ select ${leases.release}(${seqs}) from (select count(*) from settled) s`;
       return counts;
     },
 
+    fenceLag: () => fence.lag(),
+
     ...(listener ? { waitForChange: (signal: AbortSignal) => listener.wait(signal) } : {}),
 
     async close() {
       unwatchPool();
       await locked?.close();
       await listener?.close();
+      await fence.close();
     },
   } satisfies PostgresOutboxStore;
 }

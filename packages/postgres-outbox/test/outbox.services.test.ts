@@ -10,12 +10,14 @@ import {
   defineEvent,
   EncodeError,
   type OutgoingMessage,
+  UnavailableError,
 } from '@eda/core';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import {
   createPostgresOutboxStore,
   ensureOutboxSchema,
+  OutboxFenceHeldError,
   outboxSchemaSql,
   withTransaction,
 } from '../src/index.js';
@@ -246,10 +248,17 @@ describe('schema objects of this version', () => {
       const found = await pool.query(
         `select to_regprocedure('eda_outbox_claim_lease(integer,bigint)') is not null as lease,
               to_regprocedure('eda_outbox_claim_lock(integer,bigint)') is not null as lock,
-              to_regprocedure('eda_outbox_release(bigint[])') is not null as release,
+              to_regprocedure('eda_outbox_release(bigint,bigint[])') is not null as release,
+              to_regprocedure('eda_outbox_hold(bigint,bigint[])') is not null as hold,
               to_regclass('eda_outbox_leases') is not null as leases`,
       );
-      expect(found.rows[0]).toEqual({ lease: true, lock: true, release: true, leases: true });
+      expect(found.rows[0]).toEqual({
+        lease: true,
+        lock: true,
+        release: true,
+        hold: true,
+        leases: true,
+      });
       const publish = (n: number) =>
         withTransaction(pool, (client) =>
           bus.publish(OrderPlaced, { orderId: `o-${n}`, n }, { transaction: client }),
@@ -260,7 +269,7 @@ describe('schema objects of this version', () => {
       await store.complete(first);
       // A schema from an earlier version: claim functions, but no lease table.
       await pool.query(`drop table eda_outbox_leases;
-drop function eda_outbox_release(bigint[])`);
+drop function eda_outbox_release(bigint, bigint[]), eda_outbox_hold(bigint, bigint[])`);
       await publish(2);
       // The first claim after the change meets it in the database; the store checks again.
       await expect(store.claim({ limit: 10, leaseMs: 30_000 })).rejects.toMatchObject({
@@ -302,7 +311,7 @@ describe('upgrade from 0.1.0', () => {
     await pool.query(`drop table eda_outbox_leases;
 drop table eda_outbox;
 drop function eda_outbox_claim_lease(integer, bigint), eda_outbox_claim_lock(integer, bigint),
-  eda_outbox_release(bigint[])`);
+  eda_outbox_release(bigint, bigint[]), eda_outbox_hold(bigint, bigint[])`);
     const oldDdl = readFileSync(
       new URL('./fixtures/outbox-schema-0.1.0.sql', import.meta.url),
       'utf8',
@@ -341,7 +350,7 @@ drop function eda_outbox_claim_lease(integer, bigint), eda_outbox_claim_lock(int
 });
 
 describe('relay ordering', () => {
-  it('does not let a later transaction pass one that began earlier and commits later (no gap, order kept)', async () => {
+  it('does not let a later transaction pass one that began earlier and commits later (no gap), and publishes each aggregate in write order', async () => {
     const { pool, store, transport, bus } = await setup();
     const first = await pool.connect();
     const second = await pool.connect();
@@ -376,11 +385,51 @@ describe('relay ordering', () => {
       );
       await first.query('commit');
       expect(await relay.drain()).toBe(4);
-      expect(orderIds(transport.published)).toEqual(['x-1', 'x-0', 'x-2', 'y-1']);
+      // Write order: x-0 was written last, after x-2 was committed (a writer that wrote x-0
+      // having seen x-2 must come after it), although its transaction began first.
+      expect(orderIds(transport.published)).toEqual(['x-1', 'x-2', 'y-1', 'x-0']);
     } finally {
       first.release();
       second.release();
     }
+  });
+
+  it('publishes two writers of one order in the order they wrote it, although the later writer took its transaction id first', async () => {
+    const { pool, store, transport, bus } = await setup();
+    await pool.query(`create table orders (id text primary key, version integer not null);
+insert into orders values ('x', 0)`);
+    const bump = async (client: pg.PoolClient) => {
+      const { rows } = await client.query(
+        `update orders set version = version + 1 where id = 'x' returning version`,
+      );
+      const version = rows[0].version as number;
+      await bus.publish(
+        OrderPlaced,
+        { orderId: `x-v${version}`, n: version },
+        { transaction: client, partitionKey: 'x' },
+      );
+    };
+    const t1 = await pool.connect();
+    const t2 = await pool.connect();
+    try {
+      await t1.query('begin');
+      // What a consumer's inbox row does before its handler runs: T1 takes its id first.
+      await t1.query('select pg_current_xact_id()');
+      await t2.query('begin');
+      await bump(t2);
+      await t2.query('commit');
+      // T1 locks the order after T2 committed, so it writes version 2 on top of version 1.
+      await bump(t1);
+      await t1.query('commit');
+    } finally {
+      t1.release();
+      t2.release();
+    }
+    expect(await createOutboxRelay({ store, transport, purge: false }).drain()).toBe(2);
+    expect(
+      transport.published.map((m) => dataOf(m).n),
+      'entity versions as published (a downstream version check drops any that goes backwards)',
+    ).toEqual([1, 2]);
   });
 
   it.each([
@@ -761,6 +810,70 @@ describe('commands', () => {
   });
 });
 
+describe('commit-order fence', () => {
+  it.each(['lease', 'lock'] as const)(
+    'reports how long a held-open transaction holds committed records back, and warns past fenceWarnMs (claimMode %s)',
+    async (claimMode) => {
+      const db = await scope.open();
+      const pool = db.pool();
+      const errors: unknown[] = [];
+      const fenceWarnMs = 500;
+      const store = scope.track(
+        createPostgresOutboxStore({
+          pool,
+          schema: db.schema.name,
+          claimMode,
+          fenceWarnMs,
+          onError: (error) => errors.push(error),
+        }),
+      );
+      const bus = createBus({ service: 'orders', transport: recordingTransport(), outbox: store });
+      // A transaction that took its id (a write) and stays open: the fence stops at it.
+      const holder = await pool.connect();
+      try {
+        await holder.query('begin');
+        await holder.query('select pg_current_xact_id()');
+        await withTransaction(pool, (client) =>
+          bus.publish(OrderPlaced, { orderId: 'o-1', n: 1 }, { transaction: client }),
+        );
+        let warning: OutboxFenceHeldError | undefined;
+        await until(async () => {
+          const claimed = await store.claim({ limit: 10, leaseMs: 30_000 });
+          expect(claimed, 'a record committed after the open transaction began').toEqual([]);
+          warning = errors.find(
+            (e): e is OutboxFenceHeldError => e instanceof OutboxFenceHeldError,
+          );
+          return warning !== undefined;
+        }, 'the fence warning');
+        expect(warning).toMatchObject({ code: 'EDA_OUTBOX_FENCE_HELD', waiting: 1 });
+        expect(warning!.ageMs).toBeGreaterThanOrEqual(fenceWarnMs);
+        expect(warning!.message).toMatch(/server-wide/);
+        const lag = await store.fenceLag();
+        expect(lag.waiting).toBe(1);
+        expect(lag.ageMs, 'the age of the transaction holding the fence').toBeGreaterThan(0);
+        // The test role sees every session: the holder is named (ours, or an older transaction
+        // of another client of this server).
+        expect(lag.holder?.kind).toBe('session');
+        expect(
+          errors.filter((e) => !(e instanceof OutboxFenceHeldError)),
+          'other errors',
+        ).toEqual([]);
+        await holder.query('commit');
+      } finally {
+        holder.release();
+      }
+      let claimed: Awaited<ReturnType<typeof store.claim>> = [];
+      await until(async () => {
+        claimed = await store.claim({ limit: 10, leaseMs: 30_000 });
+        return claimed.length > 0;
+      }, 'the record once the transaction ended');
+      expect(orderIds(claimed.map((r) => r.message))).toEqual(['o-1']);
+      await store.complete(claimed);
+      expect((await store.fenceLag()).waiting).toBe(0);
+    },
+  );
+});
+
 describe("claimMode 'lock'", () => {
   it('writes each record once, and a hung claim loses its locks after leaseMs: the records are claimed again and the late completion fails', async () => {
     const { pool, store, bus } = await setup({ claimMode: 'lock', completion: 'delete' });
@@ -797,6 +910,50 @@ describe("claimMode 'lock'", () => {
     await other.complete(again);
     expect(await store.counts()).toEqual({ pending: 0, published: 0, dead: 0 });
   });
+
+  it.each([
+    ['no other batch leased', false],
+    ['another relay holding a batch, so the claim takes the exact selection', true],
+  ])(
+    'does not pass a record row-locked by another session: the rest of its aggregate waits (%s)',
+    async (_, otherBatch) => {
+      const { pool, store, bus } = await setup({ claimMode: 'lock' });
+      if (otherBatch) await leaseOtherBatch(pool, bus);
+      await withTransaction(pool, async (client) => {
+        for (const [orderId, key] of [
+          ['x-1', 'x'],
+          ['x-2', 'x'],
+          ['y-1', 'y'],
+        ] as const)
+          await bus.publish(
+            OrderPlaced,
+            { orderId, n: 0 },
+            { transaction: client, partitionKey: key },
+          );
+      });
+      // Another session holds x-1's row lock, as a lease-mode relay whose lease expired does
+      // while it runs its late fail(x-1).
+      const holder = await pool.connect();
+      try {
+        await holder.query('begin');
+        await holder.query(
+          `select seq from eda_outbox where headers->>'partitionkey' = 'x' order by seq limit 1 for update`,
+        );
+        const claimed = await store.claim({ limit: 10, leaseMs: 30_000 });
+        expect(
+          orderIds(claimed.map((r) => r.message)),
+          'claimed while x-1 is locked elsewhere',
+        ).toEqual(['y-1']);
+        await store.complete(claimed);
+        await holder.query('commit');
+      } finally {
+        holder.release();
+      }
+      const rest = await store.claim({ limit: 10, leaseMs: 30_000 });
+      expect(orderIds(rest.map((r) => r.message)), 'once the lock is gone').toEqual(['x-1', 'x-2']);
+      await store.complete(rest);
+    },
+  );
 
   it('commits a batch settled in parts (a completed run, then a failed one) at once', async () => {
     const { pool, store, bus } = await setup({ claimMode: 'lock' });
@@ -932,7 +1089,7 @@ describe("batch leases (claimMode 'lease')", () => {
     expect(await leaseRows(pool)).toEqual([]);
   });
 
-  it('lets another relay take over a batch whose lease expired; its claim deletes the expired lease row, and the late completion still settles the records', async () => {
+  it('lets another relay take over a batch whose lease expired; its claim deletes the expired lease row, and the late completion or failure is refused and changes nothing', async () => {
     const { pool, store, bus, db } = await setup();
     await publishOrdersOfOneAggregate(pool, bus, 2);
     const other = scope.track(createPostgresOutboxStore({ pool, schema: db.schema.name }));
@@ -950,11 +1107,22 @@ describe("batch leases (claimMode 'lease')", () => {
     expect(await leaseRows(pool), 'the new lease only').toEqual([
       { seqs: taken.map((r) => r.recordId), aggregates: ['o', 'o'], active: true },
     ]);
-    // The first relay comes back and completes: the records are published (twice, at least
-    // once), so they leave the new lease too.
-    await store.complete(stale);
-    expect(await leaseRows(pool)).toEqual([]);
+    // The first relay comes back and settles: refused, since its lease was taken over. The new
+    // holder's lease and the rows are as they were, so nothing of aggregate o can pass `other`.
+    const rowsBefore = (await pool.query(versions)).rows;
+    await expect(store.complete(stale)).rejects.toThrow(UnavailableError);
+    await expect(
+      store.fail(stale, { error: 'late', maxAttempts: 1, retryAfterMs: 0 }),
+    ).rejects.toThrow(/no longer held by the claim that returned them/);
+    expect(await leaseRows(pool), 'the new lease, untouched').toEqual([
+      { seqs: taken.map((r) => r.recordId), aggregates: ['o', 'o'], active: true },
+    ]);
+    expect((await pool.query(versions)).rows, 'rows untouched by the stale settlements').toEqual(
+      rowsBefore,
+    );
+    expect(await store.counts()).toEqual({ pending: 2, published: 0, dead: 0 });
     await other.complete(taken);
+    expect(await leaseRows(pool)).toEqual([]);
     expect(await store.counts()).toEqual({ pending: 0, published: 2, dead: 0 });
     expect(await other.claim({ limit: 10, leaseMs: 30_000 })).toEqual([]);
   });

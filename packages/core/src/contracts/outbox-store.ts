@@ -21,6 +21,12 @@ export interface OutboxRecord {
   readonly message: OutgoingMessage;
   /** Failed publish attempts so far. */
   readonly attempts: number;
+  /**
+   * Identity of the claim that returned this record, set by stores that fence settlements:
+   * `complete` and `fail` refuse (`UnavailableError`) a record whose claim is no longer the
+   * current one (its lease expired and another claim took the record), changing nothing.
+   */
+  readonly claimId?: string;
 }
 
 /** Options of a claim. */
@@ -57,11 +63,17 @@ export interface OutboxStore<TTransaction = unknown> {
    * transaction is still open must not let later records of its aggregate pass it.
    */
   claim(options: OutboxClaimOptions): Promise<OutboxRecord[]>;
-  /** Marks records as published (or deletes them). */
+  /**
+   * Marks records as published (or deletes them).
+   * @throws UnavailableError when a record's claim is no longer current (see `claimId`): then
+   * nothing was changed, and the current holder settles the record.
+   */
   complete(records: readonly OutboxRecord[]): Promise<void>;
   /**
    * Counts a failed attempt for each record. A record is dead-lettered (kept, never published
    * again) once its attempts reach `maxAttempts`; otherwise it becomes claimable after `retryAfterMs`.
+   * @throws UnavailableError when a record's claim is no longer current (see `claimId`): then
+   * nothing was changed.
    */
   fail(
     records: readonly OutboxRecord[],

@@ -3,7 +3,7 @@
 // still open (so a late commit is never skipped and per-aggregate order holds).
 import type { OutboxClaimOptions, OutboxRecord, OutboxStore } from '../contracts/outbox-store.js';
 import type { OutgoingMessage } from '../contracts/transport.js';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, UnavailableError } from '../errors.js';
 
 /** An in-memory transaction handle. */
 export interface InMemoryTransaction {
@@ -23,6 +23,8 @@ export interface InMemoryOutboxRow {
   status: 'pending' | 'published' | 'dead';
   attempts: number;
   leaseUntil: number;
+  /** The claim that leased the row last; only that claim may settle it. */
+  claimId: string | undefined;
   availableAt: number;
   publishedAt: number | undefined;
   lastError: string | undefined;
@@ -42,6 +44,7 @@ export function createInMemoryOutboxStore(): InMemoryOutboxStore {
   const open = new Set<number>();
   let nextSeq = 1;
   let nextTransaction = 1;
+  let nextClaim = 1;
   let waiters: Array<() => void> = [];
   const wake = () => {
     const current = waiters;
@@ -62,6 +65,23 @@ export function createInMemoryOutboxStore(): InMemoryOutboxStore {
       wake();
     };
     return { id, commit: () => finish(true), rollback: () => finish(false) };
+  };
+
+  /**
+   * The rows of `records`, each still held by the claim that returned it; otherwise (the lease
+   * expired and another claim took the row, or the row was settled already) nothing is settled.
+   */
+  const heldRows = (records: readonly OutboxRecord[]): InMemoryOutboxRow[] => {
+    const bySeq = new Map(rows.map((row) => [row.seq, row]));
+    return records.map((record) => {
+      const row = bySeq.get(Number(record.recordId));
+      if (row?.status !== 'pending' || row.claimId !== record.claimId) {
+        throw new UnavailableError(
+          `In-memory outbox: record ${record.recordId} is no longer held by the claim that returned it (its lease expired and another claim took it, or it was settled already); nothing was changed.`,
+        );
+      }
+      return row;
+    });
   };
 
   return {
@@ -100,6 +120,7 @@ export function createInMemoryOutboxStore(): InMemoryOutboxStore {
           status: 'pending',
           attempts: 0,
           leaseUntil: 0,
+          claimId: undefined,
           availableAt: 0,
           publishedAt: undefined,
           lastError: undefined,
@@ -109,6 +130,7 @@ export function createInMemoryOutboxStore(): InMemoryOutboxStore {
 
     async claim({ limit, leaseMs }: OutboxClaimOptions) {
       const now = Date.now();
+      const claimId = String(nextClaim++);
       const blocked = new Set<string>();
       const claimed: OutboxRecord[] = [];
       for (const row of rows) {
@@ -123,29 +145,35 @@ export function createInMemoryOutboxStore(): InMemoryOutboxStore {
           continue;
         }
         row.leaseUntil = now + leaseMs;
-        claimed.push({ recordId: String(row.seq), message: row.message, attempts: row.attempts });
+        row.claimId = claimId;
+        claimed.push({
+          recordId: String(row.seq),
+          message: row.message,
+          attempts: row.attempts,
+          claimId,
+        });
       }
       return claimed;
     },
 
     async complete(records) {
-      const ids = new Set(records.map((r) => Number(r.recordId)));
+      const settled = heldRows(records);
       const now = Date.now();
-      for (const row of rows) {
-        if (!ids.has(row.seq)) continue;
+      for (const row of settled) {
         row.status = 'published';
         row.publishedAt = now;
         row.leaseUntil = 0;
+        row.claimId = undefined;
       }
     },
 
     async fail(records, { error, maxAttempts, retryAfterMs }, { deferred = false } = {}) {
-      const ids = new Set(records.map((r) => Number(r.recordId)));
+      const settled = heldRows(records);
       const now = Date.now();
-      for (const row of rows) {
-        if (!ids.has(row.seq)) continue;
+      for (const row of settled) {
         // A deferred record was not refused itself: no attempt is counted, so it never dies here.
         if (!deferred) row.attempts += 1;
+        row.claimId = undefined;
         row.lastError = error;
         row.leaseUntil = 0;
         if (!deferred && row.attempts >= maxAttempts) row.status = 'dead';

@@ -10,6 +10,11 @@ import {
   purgeCase,
   rollbackCase,
 } from './claim-cases.js';
+import {
+  conflictingWritersCase,
+  earlierWriteAboveFenceCase,
+  staleSettlementCase,
+} from './order-cases.js';
 import type { OutboxCase } from './outbox-setup.js';
 import { concurrentRelaysCase, relayEndToEndCase } from './relay-cases.js';
 
@@ -19,8 +24,11 @@ export const outboxStoreCases = {
   rollback: rollbackCase,
   lateCommit: lateCommitCase,
   outOfOrderCommits: outOfOrderCommitsCase,
+  conflictingWritersInWriteOrder: conflictingWritersCase,
+  earlierWriteAboveFence: earlierWriteAboveFenceCase,
   failedRecord: failedRecordCase,
   lease: leaseCase,
+  staleSettlementAfterTakeover: staleSettlementCase,
   deadRecord: deadRecordCase,
   purge: purgeCase,
   notifications: notificationsCase,
