@@ -152,16 +152,7 @@ async function deadLetter(
     if (result.refusal !== 'too-large' || index === attempts.length - 1) {
       return stopFor(ctx, topic, 'dead letter', result, origin);
     }
-    const cause = (result.error as Error)?.message ?? String(result.error);
-    ctx.options.onError(result.error);
-    ctx.monitor.report({
-      kind: 'write-refused',
-      subscription: ctx.name,
-      topic,
-      refusal: 'too-large',
-      action: 'trimmed',
-      message: cause,
-    });
+    reportTooLarge(ctx, topic, result.error, 'trimmed');
   }
   return false;
 }
@@ -184,16 +175,7 @@ async function retryCopy(
   if (result === 'written') return true;
   if (result === 'aborted') return false;
   if (result.refusal !== 'too-large') return stopFor(ctx, topic, 'retry copy', result, origin);
-  const cause = (result.error as Error)?.message ?? String(result.error);
-  ctx.options.onError(result.error);
-  ctx.monitor.report({
-    kind: 'write-refused',
-    subscription: ctx.name,
-    topic,
-    refusal: 'too-large',
-    action: 'dead-lettered',
-    message: cause,
-  });
+  const cause = reportTooLarge(ctx, topic, result.error, 'dead-lettered');
   return deadLetter(
     ctx,
     message,
@@ -365,4 +347,27 @@ export async function settleRecord(
     if (settled) ctx.attempts.delete(attemptKey);
     return settled;
   }
+}
+
+/**
+ * Tells onError and the subscription's events that the broker refused a copy as too large;
+ * returns the broker's reason.
+ */
+function reportTooLarge(
+  ctx: SubscriptionContext,
+  topic: string,
+  error: unknown,
+  action: 'trimmed' | 'dead-lettered',
+): string {
+  const cause = (error as Error)?.message ?? String(error);
+  ctx.options.onError(error);
+  ctx.monitor.report({
+    kind: 'write-refused',
+    subscription: ctx.name,
+    topic,
+    refusal: 'too-large',
+    action,
+    message: cause,
+  });
+  return cause;
 }
