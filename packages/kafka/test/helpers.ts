@@ -130,7 +130,8 @@ export function namespace(major: KafkaMajor, label = 'kafka'): Namespace {
       const admin = kafka.admin();
       await admin.connect();
       try {
-        const { groups: all } = await admin.listGroups();
+        // Right after a broker restart its group coordinator may still be loading: wait it out.
+        const { groups: all } = await whileRetriable(() => admin.listGroups());
         const ours = all.map((g) => g.groupId).filter((id) => id.startsWith(prefix));
         if (ours.length) await admin.deleteGroups(ours).catch(() => undefined);
         const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
@@ -167,6 +168,22 @@ export async function until(
       lastChange = Date.now();
     } else if (Date.now() - lastChange > idleMs) {
       throw new Error(`Timed out after ${idleMs} ms without progress waiting for ${what}`);
+    }
+  }
+}
+
+/**
+ * Runs an admin call again while kafkajs reports a retriable error (a coordinator still loading
+ * after a restart), for up to about 30 s.
+ */
+async function whileRetriable<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const retriable = (error as { retriable?: boolean }).retriable === true;
+      if (!retriable || attempt >= 60) throw error;
+      await sleep(500);
     }
   }
 }

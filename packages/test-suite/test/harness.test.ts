@@ -1,6 +1,6 @@
 // The harness itself: waits, requirement checks, capability checks and clean-up.
 import { inMemoryCapabilities } from '@eda/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   createInbox,
   describeTransportContract,
@@ -31,14 +31,29 @@ describe('waitFor', () => {
   });
 
   it('keeps waiting past idleMs while progress changes, and fails once it stops', async () => {
-    const inbox = createInbox<number>();
-    const timer = setInterval(() => inbox.push(inbox.items.length), 20);
-    const started = Date.now();
-    setTimeout(() => clearInterval(timer), 300);
-    await expect(
-      inbox.until((items) => items.length > 1000, { idleMs: 100, description: 'too many' }),
-    ).rejects.toThrow(WaitTimeoutError);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+    // Fake timers: a loaded machine can stall the 20 ms pushes past idleMs, which is a real
+    // idle period and made this check of the harness itself flaky.
+    vi.useFakeTimers();
+    try {
+      const inbox = createInbox<number>();
+      const timer = setInterval(() => inbox.push(inbox.items.length), 20);
+      setTimeout(() => clearInterval(timer), 300);
+      const started = Date.now();
+      const failure = inbox
+        .until((items) => items.length > 1000, { idleMs: 100, description: 'too many' })
+        .then(
+          () => undefined,
+          (error: unknown) => ({ error, afterMs: Date.now() - started }),
+        );
+      await vi.advanceTimersByTimeAsync(1000);
+      const outcome = await failure;
+      expect(outcome?.error).toBeInstanceOf(WaitTimeoutError);
+      // Pushes went on for 300 ms, then nothing for idleMs (100 ms): it failed then, not earlier.
+      expect(outcome?.afterMs).toBeGreaterThanOrEqual(380);
+      expect(outcome?.afterMs).toBeLessThanOrEqual(420);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('names what it waited for', async () => {
