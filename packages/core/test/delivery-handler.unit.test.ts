@@ -2,67 +2,19 @@
 // each outcome gets, how often the handler runs, and what observers are told.
 import { describe, expect, it } from 'vitest';
 import {
-  attributesToStrings,
-  type BusEvent,
   type ConsumeMiddleware,
-  createCodecs,
-  createDeliveryHandler,
   createInMemoryIdempotencyStore,
   createInMemoryPayloadStore,
   createRetryPolicy,
-  type Delivery,
-  type DeliveryHandlerOptions,
   DecodeError,
   defineEvent,
-  type EnvelopeAttributes,
   formatDataRef,
-  type HandlerRegistration,
   on,
 } from '../src/index.js';
+import { deliveryOf, pipeline } from './delivery-fixtures.js';
 
 const Tick = defineEvent<{ n: number }>({ type: 'tick', owner: 'clock' });
 const utf8 = new TextEncoder();
-
-function deliveryOf(
-  overrides: Partial<EnvelopeAttributes> = {},
-  data: unknown = { n: 1 },
-  attempt = 1,
-): Delivery {
-  const attributes: EnvelopeAttributes = {
-    id: 'm-1',
-    type: 'tick',
-    source: 'clock',
-    specversion: '1.0',
-    kind: 'event',
-    datacontenttype: 'application/json',
-    ...overrides,
-  };
-  return {
-    attributes: attributesToStrings(attributes),
-    body: data === undefined ? new Uint8Array(0) : utf8.encode(JSON.stringify(data)),
-    attempt,
-    origin: { destination: 'tick', partition: 0, offset: '7' },
-  };
-}
-
-function pipeline(
-  registrations: HandlerRegistration[],
-  overrides: Partial<DeliveryHandlerOptions> = {},
-) {
-  const events: BusEvent[] = [];
-  const handle = createDeliveryHandler({
-    service: 'svc',
-    subscription: 'sub',
-    system: 'memory',
-    registrations: new Map(registrations.map((r) => [r.definition.type, r])),
-    unhandled: 'dead-letter',
-    codecs: createCodecs(),
-    retryPolicy: createRetryPolicy({ maxDeliveries: 3, initialDelayMs: 100, jitter: 0 }),
-    observers: [(event) => events.push(event)],
-    ...overrides,
-  });
-  return { handle, events };
-}
 
 describe('delivery handler', () => {
   it('acks a handled message and reports it consumed with its attempt', async () => {
@@ -215,10 +167,7 @@ describe('delivery handler', () => {
     expect(await handle(deliveryOf())).toEqual({ type: 'ack' });
     expect(await handle(deliveryOf())).toEqual({ type: 'ack' });
     expect(calls).toBe(1);
-    expect(events.map((e) => e.kind === 'consumed' && e.outcome)).toEqual([
-      'handled',
-      'duplicate',
-    ]);
+    expect(events.map((e) => e.kind === 'consumed' && e.outcome)).toEqual(['handled', 'duplicate']);
   });
 
   it('reports a lost lease with the service, subscription and message', async () => {

@@ -21,7 +21,10 @@ describe('createRetryPolicy options', () => {
   });
 
   it.each([
-    [{ immediateRetries: 101 }, 'Retry option immediateRetries is 101: use a number from 0 to 100.'],
+    [
+      { immediateRetries: 101 },
+      'Retry option immediateRetries is 101: use a number from 0 to 100.',
+    ],
     [{ immediateRetries: -1 }, 'Retry option immediateRetries is -1: use a number from 0 to 100.'],
     [{ maxDeliveries: 0 }, 'Retry option maxDeliveries is 0: use a number from 1.'],
     [{ initialDelayMs: -5 }, 'Retry option initialDelayMs is -5: use a number from 0.'],
