@@ -12,6 +12,7 @@ import {
   type Transport,
   UnavailableError,
 } from '../src/index.js';
+import { until } from './test-helpers.js';
 
 function message(id: string, kind: 'event' | 'command' = 'event'): OutgoingMessage {
   return {
@@ -161,6 +162,41 @@ describe('outbox relay batches', () => {
       cause,
     });
     expect(errors).toEqual([cause]);
+  });
+});
+
+describe('outbox relay wake-ups', () => {
+  it('picks up a record within the poll interval when the store never notifies', async () => {
+    const { inner, store } = pollingStore({
+      // A notification channel that stays silent: only the relay's own poll timeout ends it.
+      waitForChange: (signal) =>
+        new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())),
+    });
+    const { transport, calls } = recordingTransport();
+    const relay = createOutboxRelay({ store, transport, pollIntervalMs: 20, purge: false });
+    relay.start();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await fill(inner, 1);
+    await until(() => calls.length === 1);
+    await relay.stop();
+    expect(calls).toEqual([{ method: 'publish', ids: ['m-0'] }]);
+  });
+
+  it('publishes a committed record as soon as the store notifies, long before the poll interval', async () => {
+    const inner = createInMemoryOutboxStore();
+    const { transport, calls } = recordingTransport();
+    const relay = createOutboxRelay({
+      store: inner,
+      transport,
+      pollIntervalMs: 3_600_000,
+      purge: false,
+    });
+    relay.start();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await fill(inner, 1);
+    await until(() => calls.length === 1);
+    await relay.stop();
+    expect(calls).toEqual([{ method: 'publish', ids: ['m-0'] }]);
   });
 });
 
