@@ -2,13 +2,17 @@
 // the content type its reference names, and a reference that cannot be read settles the
 // delivery by why (no store or bad bytes: dead-letter; store down: retry).
 import { describe, expect, it } from 'vitest';
+import { claimCheckStep } from '../src/consumer/claim-check-step.js';
 import {
+  createCodecs,
   createInMemoryPayloadStore,
+  DecodeError,
   defineEvent,
   formatDataRef,
   on,
   PayloadError,
   type PayloadStore,
+  parseAttributes,
 } from '../src/index.js';
 import { deliveryOf, pipeline } from './delivery-fixtures.js';
 
@@ -83,6 +87,22 @@ describe('claim-check step', () => {
       },
     });
     expect(seen).toEqual([]);
+  });
+
+  it('keeps the codec error as the cause of the DecodeError, for logs', async () => {
+    const { store, delivery } = await storedAs(utf8.encode('{"n":'), 'application/json');
+    const step = claimCheckStep({ store, codecs: createCodecs() });
+    const context = {
+      delivery,
+      subscription: 'sub',
+      system: 'memory',
+      envelope: parseAttributes(delivery.attributes),
+      registration: undefined,
+      outcome: undefined,
+    };
+    const error = await step(context, () => Promise.resolve()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DecodeError);
+    expect((error as DecodeError).cause).toBeInstanceOf(SyntaxError);
   });
 
   it('dead-letters a forged or missing reference, and retries while the store is down', async () => {
