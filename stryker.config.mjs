@@ -24,6 +24,9 @@ export default {
   // pnpm links each workspace package back to its source: a sandbox copy would be bypassed by
   // those links and every mutant would "survive" against the unmutated files. Mutate in place.
   inPlace: true,
+  // Stryker's default adds `// @ts-nocheck` to every source and test file, which in place means
+  // editing hundreds of tracked files; vitest does not type-check, so there is nothing to disable.
+  disableTypeChecks: false,
   coverageAnalysis: 'perTest',
   mutate: mutatedFiles,
   // The machine is shared; override with `--concurrency N` when it is not.
