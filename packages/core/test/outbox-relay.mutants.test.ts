@@ -56,6 +56,16 @@ const rowOf = (store: InMemoryOutboxStore, orderId: string) => {
   return row;
 };
 
+/** The error a promise rejects with; fails the test if it resolves. */
+async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}
+
 /** Records the store calls the relay makes, passing them on. */
 function spied(memory: InMemoryOutboxStore) {
   const store = memory as unknown as OutboxStore<never>;
@@ -98,7 +108,7 @@ describe('outbox relay: publish failures', () => {
         'Outbox relay drain stopped: a publish or store call failed.',
       );
       // drain's error carries what onError was told, so a script sees the cause without onError.
-      const error = await drained.catch((e: unknown) => e as Error);
+      const error = await rejectionOf(drained);
       expect(error.cause).toBe(errors[attempt - 1]);
       messages.push((errors[attempt - 1] as Error).message);
       store.rows()[0]!.availableAt = 0;
@@ -261,7 +271,7 @@ describe('outbox relay: publish failures', () => {
       purge: false,
       onError: (error) => errors.push(error),
     });
-    const error = await relay.drain().catch((e: unknown) => e as Error);
+    const error = await rejectionOf(relay.drain());
     expect(EdaError.isInstance(error) && error.code).toBe('EDA_UNAVAILABLE');
     expect(error.message).toBe('Outbox relay drain stopped: a publish or store call failed.');
     expect(error.cause).toBe(down);
@@ -285,7 +295,7 @@ describe('outbox relay: publish failures', () => {
       purge: false,
       onError: (error) => errors.push(error),
     });
-    const error = await relay.drain().catch((e: unknown) => e as Error);
+    const error = await rejectionOf(relay.drain());
     expect(error.cause).toBe(lost);
     expect(errors).toEqual([lost]);
     expect(rowOf(memory, 'o-1').status).toBe('pending');

@@ -34,7 +34,7 @@ const decode = (body: Uint8Array) => JSON.parse(new TextDecoder().decode(body)) 
 const traceparentFormat = /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/;
 
 /** The context a running handler gives: the message it handles and its processing trace. */
-function handling(overrides: Partial<MessageContext['message']> = {}, tracestate?: string) {
+function handling(overrides: { correlationid?: string | undefined } = {}, tracestate?: string) {
   return {
     message: {
       id: 'parent-id',
@@ -50,6 +50,16 @@ function handling(overrides: Partial<MessageContext['message']> = {}, tracestate
     ...(tracestate === undefined ? {} : { tracestate }),
     outgoing: { open: true, reserve: () => 0, add: () => undefined },
   } as MessageContext;
+}
+
+/** The error a promise rejects with; fails the test if it resolves. */
+async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection, but the promise resolved');
 }
 
 const exporter = new InMemorySpanExporter();
@@ -215,7 +225,7 @@ describe('prepareMessage', () => {
     await expect(attempt).rejects.toThrow(
       'Data of "order.placed" cannot be encoded as application/octet-stream: application/octet-stream data must be a Uint8Array.',
     );
-    const error = await attempt.catch((e: unknown) => e as EncodeError);
+    const error = (await rejectionOf(attempt)) as EncodeError;
     expect(error.code).toBe('EDA_ENCODE');
     expect(error.retryable).toBe(false);
     expect(error.cause).toBeInstanceOf(TypeError);
