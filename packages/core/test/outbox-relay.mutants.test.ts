@@ -19,8 +19,11 @@ const OrderPlaced = defineEvent<{ orderId: string }>({ type: 'order.placed', own
 const orderIdOf = (message: OutgoingMessage) =>
   (JSON.parse(new TextDecoder().decode(message.body)) as { orderId: string }).orderId;
 
-/** A broker that refuses any request holding a refused order id, after `delayMs`. */
-function broker(refuse: (orderId: string) => boolean, delayMs = 0) {
+/**
+ * A broker that refuses any request holding a refused order id. Every call after the first takes
+ * `laterCallsMs` (a broker slowing down), so a test can place the lease deadline between calls.
+ */
+function broker(refuse: (orderId: string) => boolean, laterCallsMs = 0) {
   const published: string[] = [];
   const calls: string[][] = [];
   const transport: Transport = {
@@ -29,7 +32,8 @@ function broker(refuse: (orderId: string) => boolean, delayMs = 0) {
     async publish(messages) {
       const ids = messages.map(orderIdOf);
       calls.push(ids);
-      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (laterCallsMs > 0 && calls.length > 1)
+        await new Promise((resolve) => setTimeout(resolve, laterCallsMs));
       if (ids.some(refuse)) throw new TypeError(`message too large (${ids.join(',')})`);
       published.push(...ids);
     },
@@ -239,10 +243,11 @@ describe('outbox relay: publish failures', () => {
       ['o-4', 'k-4'],
     ]);
     const { store, calls: storeCalls } = spied(memory);
-    // Each call takes 60 ms; the lease is 200 ms, so isolation may go on until 100 ms: the whole
-    // batch (refused), then the first half (published), and no more.
-    const { transport, published, calls } = broker((id) => id === 'bad', 60);
-    const relay = createOutboxRelay({ store, transport, leaseMs: 200, purge: false });
+    // The lease is 2 s, so isolation may go on for 1 s after the claim: the whole batch is refused
+    // at once, its first half takes 1.2 s (and is refused), then the deadline has passed and
+    // nothing more is sent. The margins are wide so a busy machine gives the same calls.
+    const { transport, published, calls } = broker((id) => id === 'bad', 1200);
+    const relay = createOutboxRelay({ store, transport, leaseMs: 2000, purge: false });
     expect(await relay.drain()).toBe(0);
     expect(calls).toEqual([
       ['o-1', 'bad', 'o-3', 'o-4'],
