@@ -10,6 +10,7 @@ export const mutatedFiles = [
   'packages/core/src/consumer/route-step.ts',
   'packages/core/src/consumer/claim-check-step.ts',
   'packages/core/src/outbox/outbox-relay.ts',
+  'packages/core/src/outbox/refusal-isolation.ts',
   'packages/core/src/memory/memory-outbox-store.ts',
   'packages/core/src/retry-policy.ts',
   'packages/core/src/publisher/prepare-message.ts',
