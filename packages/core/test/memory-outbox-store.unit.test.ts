@@ -150,8 +150,8 @@ describe('in-memory outbox store: claims', () => {
     const store = await storeWith(message('a'), message('b'), message('c'));
     const claimed = await store.claim({ limit: 2, leaseMs: 1000 });
     expect(claimed).toEqual([
-      { recordId: '1', message: message('a'), attempts: 0 },
-      { recordId: '2', message: message('b'), attempts: 0 },
+      { recordId: '1', message: message('a'), attempts: 0, claimId: expect.any(String) },
+      { recordId: '2', message: message('b'), attempts: 0, claimId: expect.any(String) },
     ]);
     expect(ids(await store.claim({ limit: 2, leaseMs: 1000 }))).toEqual(['c']);
   });
@@ -224,8 +224,8 @@ describe('in-memory outbox store: complete and fail', () => {
     expect(await store.claim({ limit: 10, leaseMs: 1000 })).toEqual([]);
     vi.setSystemTime(T0 + 500);
     expect(await store.claim({ limit: 10, leaseMs: 1000 })).toEqual([
-      { recordId: '1', message: message('a', 'A'), attempts: 1 },
-      { recordId: '2', message: message('a2', 'A'), attempts: 0 },
+      { recordId: '1', message: message('a', 'A'), attempts: 1, claimId: expect.any(String) },
+      { recordId: '2', message: message('a2', 'A'), attempts: 0, claimId: expect.any(String) },
     ]);
   });
 

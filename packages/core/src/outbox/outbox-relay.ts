@@ -169,6 +169,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
    * even while its notification connection and every pooled connection are down.
    */
   const waitForWork = async (signal: AbortSignal) => {
+    // An 'abort' listener added after stop() never fires: without this check a relay stopped
+    // during a purge would sit out a whole poll interval before stop() resolves.
+    if (signal.aborted) return;
     const waiting = new AbortController();
     const timer = setTimeout(() => waiting.abort(), pollIntervalMs);
     const stopWaiting = () => waiting.abort();
