@@ -2,65 +2,17 @@
 // each outbox row records about why it was not published, and which records count an attempt.
 import { describe, expect, it } from 'vitest';
 import {
-  createBus,
   createInMemoryOutboxStore,
   createInMemoryTransport,
   createOutboxRelay,
-  defineEvent,
   EdaError,
   type InMemoryOutboxStore,
   type OutboxStore,
   type OutgoingMessage,
-  type Transport,
 } from '../src/index.js';
 
-const OrderPlaced = defineEvent<{ orderId: string }>({ type: 'order.placed', owner: 'orders' });
+import { orderIdOf, refusingBroker, rowOf, write } from './relay-fixtures.js';
 
-const orderIdOf = (message: OutgoingMessage) =>
-  (JSON.parse(new TextDecoder().decode(message.body)) as { orderId: string }).orderId;
-
-/**
- * A broker that refuses any request holding a refused order id. Every call after the first takes
- * `laterCallsMs` (a broker slowing down), so a test can place the lease deadline between calls.
- */
-function broker(refuse: (orderId: string) => boolean, laterCallsMs = 0) {
-  const published: string[] = [];
-  const calls: string[][] = [];
-  const transport: Transport = {
-    ...createInMemoryTransport(),
-    name: 'test-broker',
-    async publish(messages) {
-      const ids = messages.map(orderIdOf);
-      calls.push(ids);
-      if (laterCallsMs > 0 && calls.length > 1)
-        await new Promise((resolve) => setTimeout(resolve, laterCallsMs));
-      if (ids.some(refuse)) throw new TypeError(`message too large (${ids.join(',')})`);
-      published.push(...ids);
-    },
-  };
-  return { transport, published, calls };
-}
-
-/** Writes events in one transaction; a key of `undefined` writes no partition key. */
-async function write(store: InMemoryOutboxStore, records: readonly [string, string?][]) {
-  const bus = createBus({ service: 'orders', transport: createInMemoryTransport(), outbox: store });
-  await store.transaction(async (transaction) => {
-    for (const [orderId, partitionKey] of records)
-      await bus.publish(
-        OrderPlaced,
-        { orderId },
-        partitionKey === undefined ? { transaction } : { transaction, partitionKey },
-      );
-  });
-}
-
-const rowOf = (store: InMemoryOutboxStore, orderId: string) => {
-  const row = store.rows().find((r) => orderIdOf(r.message) === orderId);
-  if (!row) throw new Error(`no outbox row for ${orderId}`);
-  return row;
-};
-
-/** The error a promise rejects with; fails the test if it resolves. */
 async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
   try {
     await promise;
@@ -95,7 +47,7 @@ describe('outbox relay: publish failures', () => {
   it('tells onError which record was refused, for which aggregate, which attempt, and when it retries', async () => {
     const store = createInMemoryOutboxStore();
     await write(store, [['bad', 'order-9']]);
-    const { transport } = broker((id) => id === 'bad');
+    const { transport } = refusingBroker((id) => id === 'bad');
     const errors: unknown[] = [];
     const relay = createOutboxRelay({
       store,
@@ -141,7 +93,7 @@ describe('outbox relay: publish failures', () => {
     const errors: Error[] = [];
     const relay = createOutboxRelay({
       store,
-      transport: broker(() => true).transport,
+      transport: refusingBroker(() => true).transport,
       purge: false,
       onError: (error) => errors.push(error as Error),
     });
@@ -160,7 +112,7 @@ describe('outbox relay: publish failures', () => {
       ['A3', 'A'],
     ]);
     const { store, calls } = spied(memory);
-    const { transport, published } = broker((id) => id === 'A1');
+    const { transport, published } = refusingBroker((id) => id === 'A1');
     const errors: unknown[] = [];
     const relay = createOutboxRelay({
       store,
@@ -215,7 +167,7 @@ describe('outbox relay: publish failures', () => {
     const { store, calls } = spied(memory);
     const relay = createOutboxRelay({
       store,
-      transport: broker(() => true).transport,
+      transport: refusingBroker(() => true).transport,
       purge: false,
     });
     await expect(relay.drain()).rejects.toThrow(/drain stopped/);
@@ -246,7 +198,7 @@ describe('outbox relay: publish failures', () => {
     // The lease is 2 s, so isolation may go on for 1 s after the claim: the whole batch is refused
     // at once, its first half takes 1.2 s (and is refused), then the deadline has passed and
     // nothing more is sent. The margins are wide so a busy machine gives the same calls.
-    const { transport, published, calls } = broker((id) => id === 'bad', 1200);
+    const { transport, published, calls } = refusingBroker((id) => id === 'bad', 1200);
     const relay = createOutboxRelay({ store, transport, leaseMs: 2000, purge: false });
     expect(await relay.drain()).toBe(0);
     expect(calls).toEqual([
@@ -309,7 +261,7 @@ describe('outbox relay: publish failures', () => {
   it('drain returns 0 on an empty outbox without asking the broker or settling anything', async () => {
     const memory = createInMemoryOutboxStore();
     const { store, calls } = spied(memory);
-    const { transport, calls: brokerCalls } = broker(() => false);
+    const { transport, calls: brokerCalls } = refusingBroker(() => false);
     expect(await createOutboxRelay({ store, transport, purge: false }).drain()).toBe(0);
     expect(calls).toEqual([]);
     expect(brokerCalls).toEqual([]);

@@ -1,58 +1,9 @@
 // The relay over the in-memory store: a record the broker refuses counts only against itself
 // (and what its aggregate's order holds behind it), never against unrelated aggregates.
 import { describe, expect, it } from 'vitest';
-import {
-  createBus,
-  createInMemoryOutboxStore,
-  createInMemoryTransport,
-  createOutboxRelay,
-  defineEvent,
-  EdaError,
-  type InMemoryOutboxStore,
-  type OutgoingMessage,
-  type Transport,
-} from '../src/index.js';
+import { createInMemoryOutboxStore, createOutboxRelay, EdaError } from '../src/index.js';
+import { refusingBroker, rowOf, write } from './relay-fixtures.js';
 import { until } from './test-helpers.js';
-
-const OrderPlaced = defineEvent<{ orderId: string }>({ type: 'order.placed', owner: 'orders' });
-
-const orderIdOf = (message: OutgoingMessage) =>
-  (JSON.parse(new TextDecoder().decode(message.body)) as { orderId: string }).orderId;
-
-/** A transport that refuses every call containing a refused order id, as a broker refuses a whole request. */
-function refusingTransport(refuse: (orderId: string) => boolean) {
-  const published: string[] = [];
-  const calls: string[][] = [];
-  const inner = createInMemoryTransport();
-  const transport: Transport = {
-    ...inner,
-    name: 'refusing',
-    async publish(messages) {
-      const ids = messages.map(orderIdOf);
-      calls.push(ids);
-      if (ids.some(refuse)) throw new Error(`broker refused the request (${ids.join(',')})`);
-      published.push(...ids);
-    },
-    async send(messages) {
-      await transport.publish(messages);
-    },
-  };
-  return { transport, published, calls };
-}
-
-async function write(store: InMemoryOutboxStore, records: readonly [string, string][]) {
-  const bus = createBus({ service: 'orders', transport: createInMemoryTransport(), outbox: store });
-  await store.transaction(async (transaction) => {
-    for (const [orderId, partitionKey] of records)
-      await bus.publish(OrderPlaced, { orderId }, { transaction, partitionKey });
-  });
-}
-
-const rowOf = (store: InMemoryOutboxStore, orderId: string) => {
-  const row = store.rows().find((r) => orderIdOf(r.message) === orderId);
-  if (!row) throw new Error(`no outbox row for ${orderId}`);
-  return row;
-};
 
 describe('outbox relay: refusals', () => {
   it('a record the broker always refuses, at the default batch size: G1 and G2 are published, P alone is dead after maxAttempts', async () => {
@@ -62,7 +13,7 @@ describe('outbox relay: refusals', () => {
       ['G1', 'B'],
       ['G2', 'C'],
     ]);
-    const { transport, published } = refusingTransport((id) => id === 'P');
+    const { transport, published } = refusingBroker((id) => id === 'P');
     const errors: unknown[] = [];
     const relay = createOutboxRelay({
       store,
@@ -87,7 +38,7 @@ describe('outbox relay: refusals', () => {
       });
     }
     expect(rowOf(store, 'P')).toMatchObject({ status: 'dead', attempts: 3 });
-    expect(rowOf(store, 'P').lastError).toMatch(/broker refused the request \(P\)/);
+    expect(rowOf(store, 'P').lastError).toMatch(/message too large \(P\)/);
     // onError hears about each refusal of P alone, as an UnavailableError carrying the broker's error.
     expect(errors).toHaveLength(3);
     for (const error of errors) {
@@ -105,7 +56,7 @@ describe('outbox relay: refusals', () => {
       ['B2', 'B'],
     ]);
     let refuseA1 = true;
-    const { transport, published } = refusingTransport((id) => refuseA1 && id === 'A1');
+    const { transport, published } = refusingBroker((id) => refuseA1 && id === 'A1');
     const relay = createOutboxRelay({ store, transport, purge: false });
     // First drain: A1 refused alone (one attempt), A2 deferred behind it, B1 and B2 flow.
     expect(await relay.drain()).toBe(2);
@@ -123,7 +74,7 @@ describe('outbox relay: refusals', () => {
     const store = createInMemoryOutboxStore();
     const records = Array.from({ length: 100 }, (_, i) => [`o-${i}`, `k-${i}`] as [string, string]);
     await write(store, records);
-    const { transport, published, calls } = refusingTransport((id) => id === 'o-37');
+    const { transport, published, calls } = refusingBroker((id) => id === 'o-37');
     const relay = createOutboxRelay({ store, transport, initialBackoffMs: 5, purge: false });
     expect(await relay.drain()).toBe(99);
     expect(published).toHaveLength(99);
@@ -139,7 +90,7 @@ describe('outbox relay: refusals', () => {
     const store = createInMemoryOutboxStore();
     const records = Array.from({ length: 100 }, (_, i) => [`o-${i}`, `k-${i}`] as [string, string]);
     await write(store, records);
-    const { transport, calls } = refusingTransport(() => true);
+    const { transport, calls } = refusingBroker(() => true);
     const relay = createOutboxRelay({ store, transport, purge: false });
     await expect(relay.drain()).rejects.toThrow(/Outbox relay drain stopped/);
     expect(calls.length).toBeLessThanOrEqual(1 + 2 * 7);
