@@ -9,7 +9,12 @@ import {
 import { cleanupServices, type PostgresSchema, usePostgresSchema } from '@eda/test-services';
 import pg from 'pg';
 import { afterEach } from 'vitest';
-import { ensureOutboxSchema, type PostgresOutboxStore } from '../src/index.js';
+import {
+  createPostgresIdempotencyStore,
+  ensureIdempotencySchema,
+  ensureOutboxSchema,
+  type PostgresOutboxStore,
+} from '../src/index.js';
 
 export const OrderPlaced = defineEvent<{ orderId: string; n: number }>({
   type: 'order.placed',
@@ -73,6 +78,20 @@ export function useTestScope() {
       stores.push(store);
       return store;
     },
+  };
+}
+
+/**
+ * For a file of idempotency-store tests: returns `setup`, which opens this test's database and
+ * gives a store on its own schema (closed after each test). Call once at the top of the file.
+ */
+export function useIdempotencyStoreScope(label: string, poolSize: number) {
+  const scope = useTestScope();
+  return async () => {
+    const db = await scope.open(label);
+    const pool = db.pool(`eda-${label}`, poolSize);
+    await ensureIdempotencySchema(pool, { schema: db.schema.name });
+    return { pool, store: createPostgresIdempotencyStore({ pool, schema: db.schema.name }) };
   };
 }
 

@@ -1,25 +1,7 @@
-// A handler that outlives its lease: its completion is recorded when nobody took the key over
-// (the row still holds its token, or the row expired and was purged), so a later duplicate is
-// skipped; only a real takeover by another claim reports the lease as lost.
-import { cleanupServices } from '@eda/test-services';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createPostgresIdempotencyStore, ensureIdempotencySchema } from '../src/index.js';
-import { type TestDatabase, until, useDatabase } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { until, useIdempotencyStoreScope } from './helpers.js';
 
-let db: TestDatabase | undefined;
-
-afterEach(async () => {
-  await db?.close();
-  db = undefined;
-  await cleanupServices();
-});
-
-async function setup() {
-  db = await useDatabase('idem_late');
-  const pool = db.pool('eda-idem-late', 5);
-  await ensureIdempotencySchema(pool, { schema: db.schema.name });
-  return { pool, store: createPostgresIdempotencyStore({ pool, schema: db.schema.name }) };
-}
+const setup = useIdempotencyStoreScope('idem_late', 5);
 
 const SHORT = { leaseMs: 100 };
 const LONG = { leaseMs: 60_000 };

@@ -1,25 +1,11 @@
 // The PostgreSQL idempotency store (core's contract), until the contract suite covers it.
 import { UnavailableError } from '@eda/core';
-import { cleanupServices } from '@eda/test-services';
 import pg from 'pg';
-import { afterEach, expect, it } from 'vitest';
-import { createPostgresIdempotencyStore, ensureIdempotencySchema } from '../src/index.js';
-import { type TestDatabase, until, useDatabase } from './helpers.js';
+import { expect, it } from 'vitest';
+import { createPostgresIdempotencyStore } from '../src/index.js';
+import { until, useIdempotencyStoreScope } from './helpers.js';
 
-let db: TestDatabase | undefined;
-
-afterEach(async () => {
-  await db?.close();
-  db = undefined;
-  await cleanupServices();
-});
-
-async function setup() {
-  db = await useDatabase('idem');
-  const pool = db.pool('eda-idem', 10);
-  await ensureIdempotencySchema(pool, { schema: db.schema.name });
-  return { pool, store: createPostgresIdempotencyStore({ pool, schema: db.schema.name }) };
-}
+const setup = useIdempotencyStoreScope('idem', 10);
 
 const LEASE = { leaseMs: 60_000 };
 
