@@ -1,14 +1,5 @@
-// What the handler step gives observability and the messages a handler emits: the consumer span
-// names the conversation and the partition when the delivery has them (and only then), and the
-// handled message's W3C tracestate travels on to what the handler publishes.
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { describe, expect, it } from 'vitest';
 import {
   type BusEvent,
   createBus,
@@ -20,6 +11,7 @@ import {
   on,
   type Transport,
 } from '../src/index.js';
+import { registerOtelSdk } from './otel-sdk.js';
 import { until } from './test-helpers.js';
 
 const Seen = defineEvent<{ n: number }>({ type: 'span.seen', owner: 'radar' });
@@ -44,16 +36,7 @@ function raw(kind: 'event' | 'command', type: string, extra: Record<string, stri
 
 describe('consumer span attributes (with an SDK registered)', () => {
   const exporter = new InMemorySpanExporter();
-  beforeAll(() => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
-  });
-  afterAll(() => {
-    trace.disable();
-    context.disable();
-  });
+  registerOtelSdk(exporter);
 
   it('name the conversation and the partition of a log delivery', async () => {
     const transport = createInMemoryTransport();

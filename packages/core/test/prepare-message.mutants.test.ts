@@ -1,14 +1,5 @@
-// What a published message carries on the wire: the envelope attributes prepareMessage builds
-// from the definition, the options and the handled message (correlation, causation, trace), the
-// encoded body, and the errors a caller gets before anything is sent.
-import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   bytesCodec,
   type Codec,
@@ -21,6 +12,7 @@ import {
 } from '../src/index.js';
 import { runInMessageContext } from '../src/message-context.js';
 import { prepareMessage } from '../src/publisher/prepare-message.js';
+import { registerOtelSdk } from './otel-sdk.js';
 
 const Placed = defineEvent<{ orderId: string }>({ type: 'order.placed', owner: 'orders' });
 const Ship = defineCommand<{ orderId: string }>({
@@ -65,16 +57,7 @@ async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
 const exporter = new InMemorySpanExporter();
 
 describe('prepareMessage', () => {
-  beforeAll(() => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
-  });
-  afterAll(() => {
-    trace.disable();
-    context.disable();
-  });
+  registerOtelSdk(exporter);
   beforeEach(() => exporter.reset());
 
   it('builds a CloudEvents envelope from the definition, with the JSON body and a fresh id as its own correlation', async () => {

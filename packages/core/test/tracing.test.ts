@@ -1,12 +1,8 @@
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { describe, expect, it } from 'vitest';
 import { createBus, createInMemoryTransport, defineEvent, on } from '../src/index.js';
+import { registerOtelSdk } from './otel-sdk.js';
 import { until } from './test-helpers.js';
 
 const Placed = defineEvent<{ n: number }>({ type: 'trace.placed', owner: 'a' });
@@ -14,16 +10,7 @@ const Next = defineEvent<{ n: number }>({ type: 'trace.next', owner: 'b' });
 const exporter = new InMemorySpanExporter();
 
 describe('OpenTelemetry spans (with an SDK registered)', () => {
-  beforeAll(() => {
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
-  });
-  afterAll(() => {
-    trace.disable();
-    context.disable();
-  });
+  registerOtelSdk(exporter);
 
   it('creates producer and consumer spans of one trace, with messaging attributes, and carries the span ids in traceparent', async () => {
     const transport = createInMemoryTransport();
