@@ -18,6 +18,7 @@ import {
   InProgressError,
   on,
 } from '../src/index.js';
+import { until } from './test-helpers.js';
 
 const Paid = defineEvent<{ orderId: string }>({ type: 'order.paid', owner: 'payments' });
 const Reserve = defineCommand<{ orderId: string }>({ type: 'stock.reserve', owner: 'inventory' });
@@ -138,8 +139,7 @@ describe('the retry policy and an in-progress claim', () => {
       { orderId: 'o-1' },
       { id: 'held' },
     );
-    for (let i = 0; i < 200 && !events.some((e) => e.kind === 'retry'); i++)
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    await until(() => events.some((e) => e.kind === 'retry'));
     const retry = events.find((e) => e.kind === 'retry');
     expect(retry).toMatchObject({ kind: 'retry', deferred: true, attempt: 1 });
     // It looks again after IN_PROGRESS_POLL_MS (plus jitter), not after the holder's 60 s lease.

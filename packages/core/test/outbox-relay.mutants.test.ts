@@ -1,6 +1,6 @@
 // The relay when the broker or the store fails: what onError and drain() tell the operator, what
 // each outbox row records about why it was not published, and which records count an attempt.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   createInMemoryOutboxStore,
   createInMemoryTransport,
@@ -197,10 +197,17 @@ describe('outbox relay: publish failures', () => {
     const { store, calls: storeCalls } = spied(memory);
     // The lease is 2 s, so isolation may go on for 1 s after the claim: the whole batch is refused
     // at once, its first half takes 1.2 s (and is refused), then the deadline has passed and
-    // nothing more is sent. The margins are wide so a busy machine gives the same calls.
+    // nothing more is sent. On fake timers, so a busy machine gives the same calls.
     const { transport, published, calls } = refusingBroker((id) => id === 'bad', 1200);
     const relay = createOutboxRelay({ store, transport, leaseMs: 2000, purge: false });
-    expect(await relay.drain()).toBe(0);
+    vi.useFakeTimers();
+    try {
+      const drained = relay.drain();
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(await drained).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
     expect(calls).toEqual([
       ['o-1', 'bad', 'o-3', 'o-4'],
       ['o-1', 'bad'],
