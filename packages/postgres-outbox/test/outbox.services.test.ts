@@ -61,6 +61,18 @@ async function leaseOtherBatch(pool: pg.Pool, bus: ReturnType<typeof createBus>)
   expect(orderIds(held.map((r) => r.message))).toEqual(['z-0']);
 }
 
+/** Publishes `[orderId, aggregate]` pairs (n: 0) in one transaction, in the order given. */
+async function publishKeyedOrders(
+  pool: pg.Pool,
+  bus: ReturnType<typeof createBus>,
+  orders: readonly (readonly [string, string])[],
+) {
+  await withTransaction(pool, async (client) => {
+    for (const [orderId, key] of orders)
+      await bus.publish(OrderPlaced, { orderId, n: 0 }, { transaction: client, partitionKey: key });
+  });
+}
+
 /** Publishes orders o-1..o-count of aggregate `o` in one transaction. */
 async function publishOrdersOfOneAggregate(
   pool: pg.Pool,
@@ -440,19 +452,12 @@ insert into orders values ('x', 0)`);
     async (_, otherBatch) => {
       const { pool, store, transport, bus } = await setup();
       if (otherBatch) await leaseOtherBatch(pool, bus);
-      await withTransaction(pool, async (client) => {
-        for (const [orderId, key] of [
-          ['a-1', 'a'],
-          ['b-1', 'b'],
-          ['a-2', 'a'],
-          ['b-2', 'b'],
-        ] as const)
-          await bus.publish(
-            OrderPlaced,
-            { orderId, n: 0 },
-            { transaction: client, partitionKey: key },
-          );
-      });
+      await publishKeyedOrders(pool, bus, [
+        ['a-1', 'a'],
+        ['b-1', 'b'],
+        ['a-2', 'a'],
+        ['b-2', 'b'],
+      ]);
       let failures = 0;
       transport.failWhen = (messages) => {
         if (messages.some((m) => dataOf(m).orderId === 'a-1') && failures < 1) {
@@ -597,19 +602,12 @@ describe('relay failures', () => {
     'claim mode %s: a refused record counts one attempt, its aggregate waits behind it without counting, other aggregates flow',
     async (claimMode) => {
       const { pool, store, transport, bus } = await setup({ claimMode });
-      await withTransaction(pool, async (client) => {
-        for (const [orderId, key] of [
-          ['a-1', 'a'],
-          ['b-1', 'b'],
-          ['a-2', 'a'],
-          ['b-2', 'b'],
-        ] as const)
-          await bus.publish(
-            OrderPlaced,
-            { orderId, n: 0 },
-            { transaction: client, partitionKey: key },
-          );
-      });
+      await publishKeyedOrders(pool, bus, [
+        ['a-1', 'a'],
+        ['b-1', 'b'],
+        ['a-2', 'a'],
+        ['b-2', 'b'],
+      ]);
       let refuse = true;
       transport.failWhen = (messages) =>
         refuse && messages.some((m) => dataOf(m).orderId === 'a-1');
@@ -919,18 +917,11 @@ describe("claimMode 'lock'", () => {
     async (_, otherBatch) => {
       const { pool, store, bus } = await setup({ claimMode: 'lock' });
       if (otherBatch) await leaseOtherBatch(pool, bus);
-      await withTransaction(pool, async (client) => {
-        for (const [orderId, key] of [
-          ['x-1', 'x'],
-          ['x-2', 'x'],
-          ['y-1', 'y'],
-        ] as const)
-          await bus.publish(
-            OrderPlaced,
-            { orderId, n: 0 },
-            { transaction: client, partitionKey: key },
-          );
-      });
+      await publishKeyedOrders(pool, bus, [
+        ['x-1', 'x'],
+        ['x-2', 'x'],
+        ['y-1', 'y'],
+      ]);
       // Another session holds x-1's row lock, as a lease-mode relay whose lease expired does
       // while it runs its late fail(x-1).
       const holder = await pool.connect();
