@@ -86,7 +86,11 @@ class ScriptCall implements Deadline {
     private readonly late: ((reply: unknown) => void) | undefined,
   ) {
     this.at = performance.now() + timeoutMs;
-    if (ownTimer) this.timer = setTimeout(() => this.expire(), timeoutMs);
+    // A loop blocked past the deadline (a CPU-bound handler, a GC pause) runs its expired timers
+    // before it reads the sockets, so an answer Redis sent in time would still lose the race:
+    // setImmediate runs after the next socket read. Calls on core's shared deadlines get the same
+    // turn from createDeadlines itself.
+    if (ownTimer) this.timer = setTimeout(() => setImmediate(() => this.expire()), timeoutMs);
   }
 
   send(): void {
@@ -103,14 +107,7 @@ class ScriptCall implements Deadline {
     );
   }
 
-  // A loop blocked past the deadline (a CPU-bound handler, a GC pause) runs its expired timers
-  // before it reads the sockets, so an answer Redis sent in time would still lose the race.
-  // setImmediate runs after the next socket read: only a call still unanswered then times out.
   expire(): void {
-    setImmediate(() => this.expireNow());
-  }
-
-  private expireNow(): void {
     if (this.settled) return;
     this.settled = true;
     this.expired = true;
