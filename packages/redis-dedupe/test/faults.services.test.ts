@@ -30,7 +30,6 @@ afterEach(async () => {
   await cleanupServices();
 });
 
-const fastRetry = { immediateRetries: 0, initialDelayMs: 20, maxDelayMs: 300, maxDeliveries: 1000 };
 // Core's default idempotency leaseMs.
 const DEFAULT_LEASE_MS = 60_000;
 
@@ -43,8 +42,7 @@ describe('Redis restarted mid-stream (no persistence)', () => {
     const bus = createBus({
       service: 'ledger',
       transport,
-      idempotency: { store, leaseMs: 2000, timeoutMs: 1000 },
-      retry: fastRetry,
+      idempotency: { store }, // default lease, timeout and retry policy
     });
     const applied = new Map<string, number[]>(); // id -> times (ms) of each application
     await bus.subscribe({
@@ -157,8 +155,10 @@ describe('connection dropped mid-claim', () => {
     const bus = createBus({
       service: 'ledger',
       transport,
+      // Default retry policy. The lease stays short: a completion the kill cut off holds its key
+      // until the lease ends (deferred, never dead-lettered), and at the default 60 s this test
+      // would only wait a minute longer; "…dead consumer lease has ended (defaults)" covers that.
       idempotency: { store, leaseMs: 1000 },
-      retry: fastRetry,
     });
     const applied = new Map<string, number>();
     await bus.subscribe({
