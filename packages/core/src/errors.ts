@@ -97,8 +97,17 @@ export class PayloadError extends EdaError {
 
 /** A dependency (broker, store) could not be reached or answered too late. Retrying later may work. */
 export class UnavailableError extends EdaError {
-  constructor(message: string, options: EdaErrorOptions = {}) {
-    super('EDA_UNAVAILABLE', message, { ...options, retryable: true });
+  /**
+   * Set when a store the consumer pipeline itself needs (the idempotency store), not the
+   * message, failed: the retry policy then defers the message by this many ms without spending
+   * a delivery, so an outage never dead-letters it. Unset (the default) it counts as an attempt.
+   */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, options: EdaErrorOptions & { retryAfterMs?: number } = {}) {
+    const { retryAfterMs, ...rest } = options;
+    super('EDA_UNAVAILABLE', message, { ...rest, retryable: true });
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

@@ -62,12 +62,15 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): RetryPolicy
   };
 }
 
+/** Codes of failures that are never the message's fault, when they carry a retryAfterMs. */
+const DEFERRABLE_CODES: ReadonlySet<string> = new Set(['EDA_IN_PROGRESS', 'EDA_UNAVAILABLE']);
+
 /**
- * The wait of a failure that must not spend the delivery budget (an in-progress claim), or
- * undefined for an ordinary failure.
+ * The wait of a failure that must not spend the delivery budget (an in-progress claim, an
+ * unreachable idempotency store), or undefined for an ordinary failure.
  */
 export function deferredDelay(error: unknown): number | undefined {
-  if (!EdaError.isInstance(error) || error.code !== 'EDA_IN_PROGRESS') return undefined;
+  if (!EdaError.isInstance(error) || !DEFERRABLE_CODES.has(error.code)) return undefined;
   const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
   return typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) && retryAfterMs >= 0
     ? retryAfterMs
@@ -84,8 +87,9 @@ export function dispositionForFailure(
   const described = describeError(error);
   const deferMs = deferredDelay(error);
   if (deferMs !== undefined) {
-    // Another consumer holds the message's claim: not the message's fault, so it is redelivered
-    // after the claim can have expired, keeping its attempt, and never dead-lettered for this.
+    // Another consumer holds the message's claim, or the idempotency store is unreachable: not
+    // the message's fault, so it is redelivered later keeping its attempt, and never
+    // dead-lettered for this.
     return {
       type: 'retry',
       delayMs: deferMs,

@@ -3,14 +3,16 @@
 // store is reported by name and bounded by the timeout, and `dedupe: 'none'` leaves it alone.
 import { describe, expect, it } from 'vitest';
 import type { ConsumeContext } from '../src/consumer/consume-context.js';
-import { idempotencyStep } from '../src/consumer/idempotency-step.js';
+import { idempotencyStep, STORE_UNAVAILABLE_RETRY_MS } from '../src/consumer/idempotency-step.js';
 import {
   type BusEvent,
+  ConfigurationError,
   createBus,
   createInMemoryIdempotencyStore,
   createInMemoryTransport,
   DecodeError,
   dedupeKey,
+  deferredDelay,
   defineEvent,
   type Envelope,
   type IdempotencyStore,
@@ -268,7 +270,25 @@ describe('a store that does not answer', () => {
     }).catch((e: unknown) => e);
     expect(ran).toBe(false);
     expect(error).toBeInstanceOf(UnavailableError);
-    expect((error as Error).message).toBe('Idempotency store did not answer a claim within 20 ms.');
+    expect((error as Error).message).toBe(
+      `Idempotency store did not answer a claim within 20 ms. The message waits ${STORE_UNAVAILABLE_RETRY_MS} ms and is tried again, without counting a delivery.`,
+    );
+    // Deferred: about a second, never the delivery budget.
+    const wait = (error as UnavailableError).retryAfterMs!;
+    expect(wait).toBeGreaterThanOrEqual(STORE_UNAVAILABLE_RETRY_MS);
+    expect(wait).toBeLessThanOrEqual(STORE_UNAVAILABLE_RETRY_MS * 1.2);
+    expect(deferredDelay(error)).toBe(wait);
+  });
+
+  it('passes a store refusal that is not unavailability as it is, counted by the retry policy', async () => {
+    const refusal = new ConfigurationError('WRONGTYPE');
+    const { store } = recordingStore({ claim: () => Promise.reject(refusal) });
+    const step = idempotencyStep({ store }, () => undefined);
+    const error = await step(contextFor({ id: 'm-5b' }, 'message-id'), async () => undefined).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBe(refusal);
+    expect(deferredDelay(error)).toBeUndefined();
   });
 
   it('runs the handler without dedupe when the claim hangs and the policy is fail-open', async () => {
@@ -288,8 +308,11 @@ describe('a store that does not answer', () => {
     const step = idempotencyStep({ store, timeoutMs: 20 }, () => undefined);
     await expect(
       step(contextFor({ id: 'm-7' }, 'message-id'), async () => undefined),
-    ).rejects.toThrow(
-      new UnavailableError('Idempotency store did not answer a completion within 20 ms.'),
+    ).rejects.toSatisfy(
+      (error: unknown) =>
+        (error as Error).message ===
+          `Idempotency store did not answer a completion within 20 ms. The message waits ${STORE_UNAVAILABLE_RETRY_MS} ms and is tried again, without counting a delivery.` &&
+        deferredDelay(error) !== undefined,
     );
   });
 

@@ -21,12 +21,17 @@ function failingStore(error: Error): IdempotencyStore {
   return { ...inner, claim: () => Promise.reject(error) };
 }
 
-async function run(store: IdempotencyStore, onUnavailable: 'fail-open' | 'fail-closed') {
+async function run(
+  store: IdempotencyStore,
+  onUnavailable: 'fail-open' | 'fail-closed',
+  events: BusEvent[] = [],
+) {
   const transport = createInMemoryTransport();
   const handled: number[] = [];
   await createBus({
     service: 'sub',
     transport,
+    observers: [(e) => void events.push(e)],
     retry: { immediateRetries: 0, maxDeliveries: 2, initialDelayMs: 1 },
     idempotency: { store, onUnavailable },
   }).subscribe({
@@ -42,16 +47,47 @@ describe('idempotency step failure policy', () => {
     await until(() => handled.length === 1);
   });
 
-  it('fail-closed retries, then dead-letters, and never runs the handler without dedupe', async () => {
-    const { transport, handled } = await run(
-      failingStore(new UnavailableError('redis down')),
-      'fail-closed',
-    );
+  it('fail-closed holds the message through an outage longer than its delivery budget, never runs it without dedupe, never dead-letters it', async () => {
+    // Unavailable for 3 claims with maxDeliveries 2: counted as attempts, it would be dead.
+    const inner = createInMemoryIdempotencyStore();
+    let outage = 3;
+    const store: IdempotencyStore = {
+      ...inner,
+      claim: (key, options) =>
+        outage-- > 0
+          ? Promise.reject(new UnavailableError('redis down'))
+          : inner.claim(key, options),
+    };
+    const events: BusEvent[] = [];
+    const { transport, handled } = await run(store, 'fail-closed', events);
+    await until(() => handled.length === 1, 10_000);
+    expect(transport.broker.deadLetters('sub')).toEqual([]);
+    const retries = events.filter((e) => e.kind === 'retry');
+    expect(retries).toHaveLength(3);
+    expect(retries.every((e) => e.kind === 'retry' && e.deferred && e.attempt === 1)).toBe(true);
+    expect(handled).toEqual([1]);
+  }, 15_000);
+
+  it('counts an UnavailableError the handler throws as an attempt, and dead-letters it at maxDeliveries', async () => {
+    const transport = createInMemoryTransport();
+    await createBus({
+      service: 'sub',
+      transport,
+      retry: { immediateRetries: 0, maxDeliveries: 2, initialDelayMs: 1 },
+      idempotency: { store: createInMemoryIdempotencyStore() },
+    }).subscribe({
+      handlers: [
+        on(Tick, () => {
+          throw new UnavailableError('the payment API is down');
+        }),
+      ],
+    });
+    await createBus({ service: 'clock', transport }).publish(Tick, { n: 1 });
     await until(() => transport.broker.deadLetters('sub').length === 1);
-    expect(handled).toEqual([]);
-    expect(readDeadLetterReason(transport.broker.deadLetters('sub')[0]!.headers)?.code).toBe(
-      'EDA_UNAVAILABLE',
-    );
+    expect(readDeadLetterReason(transport.broker.deadLetters('sub')[0]!.headers)).toMatchObject({
+      code: 'EDA_UNAVAILABLE',
+      attempts: 2,
+    });
   });
 
   it('fail-open does not open for a store that answers with an error', async () => {

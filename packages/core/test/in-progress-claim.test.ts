@@ -17,6 +17,7 @@ import {
   type Envelope,
   InProgressError,
   on,
+  UnavailableError,
 } from '../src/index.js';
 import { until } from './test-helpers.js';
 
@@ -99,6 +100,8 @@ describe('the retry policy and an in-progress claim', () => {
     const policy = createRetryPolicy({ maxDeliveries: 2, jitter: 0, initialDelayMs: 10 });
     expect(deferredDelay(new Error('boom'))).toBeUndefined();
     expect(deferredDelay(new InProgressError('no delay'))).toBeUndefined();
+    expect(deferredDelay(new UnavailableError('a handler dependency'))).toBeUndefined();
+    expect(deferredDelay(new UnavailableError('the store', { retryAfterMs: 900 }))).toBe(900);
     expect(dispositionForFailure(policy, new Error('boom'), 1, 'sub')).toEqual({
       type: 'retry',
       delayMs: 10,

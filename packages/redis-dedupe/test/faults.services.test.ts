@@ -201,6 +201,11 @@ describe('connection dropped mid-claim', () => {
     }
     const queue = transport.broker.queue('ledger.apply-credit');
     await eventually(() => {
+      const dead = transport.broker.deadLetters('ledger');
+      if (dead.length > 0)
+        throw new Error(
+          `${dead.length} dead-lettered, first: ${JSON.stringify(readDeadLetterReason(dead[0]!.headers))}`,
+        );
       const s = store.stats();
       return queue.depth === 0 && s.claimed + s.duplicates >= 2 * ids.length ? true : undefined;
     }, 60_000);

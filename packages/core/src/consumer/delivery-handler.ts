@@ -129,7 +129,8 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
         });
         return { type: 'ack' };
       } catch (error) {
-        // An in-progress claim will not free itself within this delivery: defer it at once.
+        // An in-progress claim or an unreachable idempotency store will not recover within this
+        // delivery: defer it at once.
         if (
           tryIndex >= retryPolicy.immediateRetries ||
           !retryPolicy.isRetryable(error) ||

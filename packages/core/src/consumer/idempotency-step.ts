@@ -18,9 +18,10 @@ export interface IdempotencyOptions {
   /** A store call slower than this counts as unavailable. @default 2000 */
   readonly timeoutMs?: number;
   /**
-   * When the store is unavailable: `fail-closed` fails the delivery so it is retried later (no
-   * duplicate side effect, more latency); `fail-open` runs the handler without dedupe (the side
-   * effect may happen twice).
+   * When the store is unavailable: `fail-closed` holds the message back and tries it again
+   * about every second until the store answers, without counting a delivery, so an outage never
+   * dead-letters it (no duplicate side effect, more latency); `fail-open` runs the handler
+   * without dedupe (the side effect may happen twice).
    * @default 'fail-closed'
    */
   readonly onUnavailable?: 'fail-closed' | 'fail-open';
@@ -76,13 +77,38 @@ export function dedupeKey(
 export const IN_PROGRESS_POLL_MS = 5000;
 
 /**
+ * How long a message waits when the store could not be reached for its claim or completion.
+ * The wait is deferred (never spends the delivery budget), so a Redis or database outage holds
+ * messages back until it ends instead of dead-lettering them after the retry policy's few
+ * deliveries.
+ */
+export const STORE_UNAVAILABLE_RETRY_MS = 1000;
+
+/** `ms` plus up to 20% jitter, so the copies of a burst do not all come back at once. */
+function withJitter(ms: number): number {
+  return Math.max(1, Math.ceil(ms * (1 + Math.random() * 0.2)));
+}
+
+/**
  * The wait before an in-progress message is tried again: the lease time left, at most
  * IN_PROGRESS_POLL_MS, plus up to 20% jitter, so the copies of a burst held by one dead consumer
  * do not all come back at once.
  */
 export function inProgressDelay(leaseLeftMs: number): number {
-  const wait = Math.min(leaseLeftMs, IN_PROGRESS_POLL_MS);
-  return Math.max(1, Math.ceil(wait * (1 + Math.random() * 0.2)));
+  return withJitter(Math.min(leaseLeftMs, IN_PROGRESS_POLL_MS));
+}
+
+/**
+ * A store call's error, made deferrable when the store was unreachable: the message is retried
+ * later without spending a delivery. Other errors (the store answered with a refusal) pass as
+ * they are and count by the retry policy.
+ */
+function deferIfUnavailable(error: unknown): unknown {
+  if (!EdaError.isInstance(error) || error.code !== 'EDA_UNAVAILABLE') return error;
+  return new UnavailableError(
+    `${error.message} The message waits ${STORE_UNAVAILABLE_RETRY_MS} ms and is tried again, without counting a delivery.`,
+    { cause: error, retryAfterMs: withJitter(STORE_UNAVAILABLE_RETRY_MS) },
+  );
 }
 
 export function idempotencyStep(
@@ -116,7 +142,7 @@ export function idempotencyStep(
       // Only an unreachable store opens the gate; a store that answers with an error does not.
       const unavailable = EdaError.isInstance(error) && error.code === 'EDA_UNAVAILABLE';
       if (unavailable && onUnavailable === 'fail-open') return next();
-      throw error;
+      throw deferIfUnavailable(error);
     }
     switch (claim.status) {
       case 'done':
@@ -142,6 +168,8 @@ export function idempotencyStep(
       await withTimeout(store.release(key, claim.token), 'a release').catch(() => undefined);
       throw error;
     }
+    // A completion the store could not take leaves the claim held: the message comes back and
+    // finds it done (the completion landed late) or in progress until the lease ends.
     const completed = await withTimeout(
       store.complete(
         key,
@@ -149,7 +177,9 @@ export function idempotencyStep(
         version === undefined ? { retentionMs } : { retentionMs, version },
       ),
       'a completion',
-    );
+    ).catch((error: unknown) => {
+      throw deferIfUnavailable(error);
+    });
     // The lease ran out before the handler finished: another consumer may have applied the side
     // effect too. Nothing can undo that here, but it must be visible.
     if (!completed) onLeaseLost(context);
