@@ -114,6 +114,12 @@ export class ConfirmPublisher {
         });
         current.on('return', (message: Message) => this.returned(message));
         await this.options.prepare(current);
+        if (this.stop.signal.aborted) {
+          // close() ran while this channel was being set up, so it could not close it: do it
+          // here, or the loop would wait on it forever.
+          await current.close().catch(() => undefined);
+          return;
+        }
         this.channel = current;
         this.awaitingDrain = false;
         this.pump();

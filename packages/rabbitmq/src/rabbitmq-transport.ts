@@ -261,6 +261,11 @@ export function createRabbitMqTransport(options: RabbitMqTransportOptions): Rabb
         onError,
       });
       await consumer.start();
+      if (closed) {
+        // The transport closed while this subscription was starting: close() did not see it.
+        await consumer.close();
+        throw new ClosedError('RabbitMQ transport');
+      }
       consumers.add(consumer);
       return {
         async close() {

@@ -3,6 +3,7 @@
 // After a channel or connection loss it re-declares its topology and consumes again; deliveries
 // still being handled then are not acked (the broker redelivers them).
 import {
+  ClosedError,
   type ConfigurationError,
   type Delivery,
   type DeliveryHandler,
@@ -124,6 +125,13 @@ export class SubscriptionConsumer {
         current.on('error', () => undefined); // 'close' follows; the loop handles it
         await this.options.declare(current);
         await current.prefetch(prefetch);
+        if (this.stopping) {
+          // close() ran while this channel was being set up, so it could not close it: do it
+          // here, or the loop would wait on it forever.
+          await current.close().catch(() => undefined);
+          if (first) failed(new ClosedError('RabbitMQ transport'));
+          return;
+        }
         // Set before consuming: deliveries can arrive before `consume` resolves.
         this.channel = current;
         const tags: string[] = [];
