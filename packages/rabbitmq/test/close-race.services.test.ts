@@ -5,7 +5,7 @@ import { cleanupServices, connectRabbit } from '@eda/test-services';
 import type { ChannelModel } from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConnectionPurpose } from '../src/options.js';
-import { until, useRabbitNamespace } from './rabbit-env.js';
+import { type RabbitNamespace, until, useRabbitNamespace } from './rabbit-env.js';
 
 afterEach(cleanupServices);
 
@@ -67,14 +67,19 @@ async function settlesWithin(closing: Promise<void>, ms: number): Promise<'close
 }
 
 describe('rabbitmq transport closed while a channel is set up again after a lost connection', () => {
-  it('a consumer: close() ends', async () => {
-    const ns = useRabbitNamespace('close-race-consume');
-    const connections = gatedConnections('consume');
+  /**
+   * Uses the transport for `purpose` with `use`, cuts that connection, and closes the transport
+   * while the reconnect is re-opening its channel: close() must end.
+   */
+  async function closeMidSetUp(
+    purpose: ConnectionPurpose,
+    use: (transport: ReturnType<RabbitNamespace['transport']>) => Promise<unknown>,
+  ) {
+    const ns = useRabbitNamespace(`close-race-${purpose}`);
+    const connections = gatedConnections(purpose);
     const transport = ns.transport({ connect: connections.connect, onError: () => undefined });
     try {
-      await createBus({ service: 'workers', transport }).subscribe({
-        handlers: [on(Work, () => undefined)],
-      });
+      await use(transport);
       connections.cut();
       await until(connections.isWaiting); // reconnected, re-opening its channel
       const closing = transport.close();
@@ -84,22 +89,19 @@ describe('rabbitmq transport closed while a channel is set up again after a lost
       connections.openGate();
       await connections.closeAll();
     }
+  }
+
+  it('a consumer: close() ends', async () => {
+    await closeMidSetUp('consume', (transport) =>
+      createBus({ service: 'workers', transport }).subscribe({
+        handlers: [on(Work, () => undefined)],
+      }),
+    );
   });
 
   it('the publisher: close() ends', async () => {
-    const ns = useRabbitNamespace('close-race-publish');
-    const connections = gatedConnections('publish');
-    const transport = ns.transport({ connect: connections.connect, onError: () => undefined });
-    try {
-      await createBus({ service: 'pinger', transport }).publish(Ping, { n: 1 });
-      connections.cut();
-      await until(connections.isWaiting); // reconnected, re-opening its channel
-      const closing = transport.close();
-      connections.openGate();
-      expect(await settlesWithin(closing, 10_000)).toBe('closed');
-    } finally {
-      connections.openGate();
-      await connections.closeAll();
-    }
+    await closeMidSetUp('publish', (transport) =>
+      createBus({ service: 'pinger', transport }).publish(Ping, { n: 1 }),
+    );
   });
 });
