@@ -5,6 +5,8 @@ import { DecodeError } from './errors.js';
 
 /** The media type of one event in the JSON event format. */
 export const STRUCTURED_JSON_TYPE = 'application/cloudevents+json';
+/** What every structured-mode content type starts with, whatever its event format. */
+const CLOUDEVENTS_MEDIA = 'application/cloudevents';
 /** The media type of a JSON batch of events, which this toolkit does not read. */
 const BATCH_JSON_TYPE = 'application/cloudevents-batch+json';
 
@@ -27,8 +29,11 @@ function mediaTypeOf(contentType: string): string {
  * with `application/cloudevents` means the body is a whole event in some event format.
  */
 export function isStructuredMode(contentType: string | undefined): contentType is string {
+  // Runs for every delivery: a plain prefix test first, lower-casing only a near miss.
+  if (contentType === undefined || contentType.length < CLOUDEVENTS_MEDIA.length) return false;
   return (
-    contentType !== undefined && mediaTypeOf(contentType).startsWith('application/cloudevents')
+    contentType.startsWith(CLOUDEVENTS_MEDIA) ||
+    contentType.slice(0, CLOUDEVENTS_MEDIA.length).toLowerCase() === CLOUDEVENTS_MEDIA
   );
 }
 

@@ -179,6 +179,13 @@ describe('structured content mode (JSON format)', () => {
     expect(none.seen[0]?.data).toBeUndefined();
   });
 
+  it('recognises the structured content type in any letter case', async () => {
+    const { seen } = await handleOne(
+      structured({ ...event, data: 1 }, 'Application/CloudEvents+JSON'),
+    );
+    expect(seen[0]).toMatchObject({ id: 'e-1', data: 1 });
+  });
+
   it.each([
     ['bad JSON', '{"specversion":"1.0",', undefined, /is not valid JSON/],
     ['an array', '[]', undefined, /must be a JSON object, not an array/],
