@@ -171,13 +171,19 @@ export function parseAttributes(
     );
   }
   const attributes: Record<string, unknown> = { kind };
+  let known = 0;
   for (const name of ENVELOPE_ATTRIBUTE_NAMES) {
     const value = raw[name];
-    if (value === undefined || name === 'kind') continue;
-    attributes[name] = name === 'version' ? parseVersion(value) : value;
+    if (value === undefined) continue;
+    known += 1;
+    if (name !== 'kind') attributes[name] = name === 'version' ? parseVersion(value) : value;
   }
-  const extensions = extensionsOf(raw);
-  if (extensions !== undefined) attributes.extensions = extensions;
+  // Every consumed message passes here: look for extensions only when there are more names than
+  // known attributes (a key count is cheaper than testing each name).
+  if (Object.keys(raw).length > known) {
+    const extensions = extensionsOf(raw);
+    if (extensions !== undefined) attributes.extensions = extensions;
+  }
   return attributes as unknown as EnvelopeAttributes;
 }
 
