@@ -86,7 +86,7 @@ describe.each(kafkaMajors)('CloudEvents SDK interop on Kafka %i.x', (major) => {
     await bus.close();
   });
 
-  it('hands SDK-made events in binary and structured mode to the handler, with their extensions', async () => {
+  it('hands SDK-made events in binary and structured mode to the handler, with their extensions and key', async () => {
     ns = namespace(major, 'ce-in');
     const transport = ns.transport();
     const type = 'com.example.order.placed';
@@ -110,6 +110,9 @@ describe.each(kafkaMajors)('CloudEvents SDK interop on Kafka %i.x', (major) => {
         tenantid: 't-7',
         data: { orderId, total: 3 },
       });
+    // A producer may carry the partition key only as the record key, as the binding maps it.
+    const keyOnly = toKafkaRecord(CloudEventsKafka.binary(made('sdk-key-only', 'o-k')));
+    delete (keyOnly.headers as Record<string, string>).ce_partitionkey;
     const producer = ns.kafka.producer();
     await producer.connect();
     await producer.send({
@@ -117,14 +120,16 @@ describe.each(kafkaMajors)('CloudEvents SDK interop on Kafka %i.x', (major) => {
       messages: [
         toKafkaRecord(CloudEventsKafka.binary(made('sdk-binary', 'o-b'))),
         toKafkaRecord(CloudEventsKafka.structured(made('sdk-structured', 'o-s'))),
+        keyOnly,
       ],
     });
     await producer.disconnect();
-    await until(() => received.length === 2);
+    await until(() => received.length === 3);
     const byId = new Map(received.map((m) => [m.id, m]));
     for (const [id, orderId] of [
       ['sdk-binary', 'o-b'],
       ['sdk-structured', 'o-s'],
+      ['sdk-key-only', 'o-k'],
     ] as const) {
       expect(byId.get(id)).toMatchObject({
         type,
