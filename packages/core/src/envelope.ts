@@ -1,5 +1,5 @@
 // The message envelope: CloudEvents 1.0 attributes plus the extensions this toolkit uses.
-import { DecodeError } from './errors.js';
+import { ConfigurationError, DecodeError } from './errors.js';
 
 /** Whether a message announces a fact (event, many or no subscribers) or asks one owner to act (command). */
 export type MessageKind = 'event' | 'command';
@@ -43,6 +43,13 @@ export interface EnvelopeAttributes {
   /** W3C trace context of the producer. */
   readonly traceparent?: string;
   readonly tracestate?: string;
+  /**
+   * CloudEvents extension attributes this toolkit does not define, by name, as strings (their
+   * canonical string form: binary mode carries every attribute as a string). Received ones are
+   * carried through to the handler; a publisher sets its own with the `extensions` option. Names
+   * follow the CloudEvents rule (see `assertExtensionNames`).
+   */
+  readonly extensions?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -89,6 +96,53 @@ export const ENVELOPE_ATTRIBUTE_NAMES = [
 
 const REQUIRED = ['id', 'type', 'source', 'specversion'] as const;
 
+/** Attribute names an extension cannot take: the envelope's own, and the JSON format's `data`. */
+const RESERVED_NAMES: ReadonlySet<string> = new Set<string>([...ENVELOPE_ATTRIBUTE_NAMES, 'data']);
+const KNOWN_NAMES: ReadonlySet<string> = new Set<string>(ENVELOPE_ATTRIBUTE_NAMES);
+
+/** The CloudEvents rule for attribute names: lower-case ASCII letters and digits only. */
+const ATTRIBUTE_NAME = /^[a-z0-9]+$/;
+
+/** The spec's recommended upper bound on an attribute name's length; we hold publishers to it. */
+export const MAX_EXTENSION_NAME_LENGTH = 20;
+
+/**
+ * Checks extension attributes a publisher sets: names of 1 to 20 lower-case letters (a-z) and
+ * digits (0-9), not an envelope attribute name (`id`, `kind`, `version`, ...) nor `data`;
+ * values are strings.
+ * @throws ConfigurationError naming the first bad name or value and the rule it breaks.
+ */
+export function assertExtensions(extensions: Readonly<Record<string, unknown>>): void {
+  for (const [name, value] of Object.entries(extensions)) {
+    if (!ATTRIBUTE_NAME.test(name) || name.length > MAX_EXTENSION_NAME_LENGTH) {
+      throw new ConfigurationError(
+        `Extension attribute name "${name}" is invalid: CloudEvents names use only lower-case letters a-z and digits 0-9, at most ${MAX_EXTENSION_NAME_LENGTH} characters (such as "tenantid").`,
+      );
+    }
+    if (RESERVED_NAMES.has(name)) {
+      throw new ConfigurationError(
+        `Extension attribute name "${name}" is reserved: the envelope defines it; set it through its own option, or pick another name.`,
+      );
+    }
+    if (typeof value !== 'string') {
+      throw new ConfigurationError(
+        `Extension attribute "${name}" has a ${typeof value} value: extension values are strings (use String(value)).`,
+      );
+    }
+  }
+}
+
+/** An entity version read from its canonical string form, or a DecodeError naming the range. */
+function parseVersion(value: string): number {
+  const version = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
+  if (!isEntityVersion(version)) {
+    throw new DecodeError(
+      `Envelope version "${value}" is invalid: it must be an integer from 0 to ${MAX_ENTITY_VERSION} (the CloudEvents Integer range).`,
+    );
+  }
+  return version;
+}
+
 /**
  * Turns string attributes read from a transport into checked envelope attributes.
  * @throws DecodeError naming the missing or malformed attribute.
@@ -111,21 +165,46 @@ export function parseAttributes(
   if (kind !== 'event' && kind !== 'command') {
     throw new DecodeError(`Envelope kind "${kind}" is invalid: use "event" or "command".`);
   }
+  if (raw.partitionkey === '') {
+    throw new DecodeError(
+      'Envelope partitionkey is empty: leave the attribute out, or give it a non-empty key.',
+    );
+  }
   const attributes: Record<string, unknown> = { kind };
+  let known = 0;
   for (const name of ENVELOPE_ATTRIBUTE_NAMES) {
     const value = raw[name];
-    if (value === undefined || name === 'kind') continue;
-    if (name === 'version') {
-      const version = Number(value);
-      if (!Number.isSafeInteger(version) || version < 0) {
-        throw new DecodeError(`Envelope version "${value}" is not a non-negative integer.`);
-      }
-      attributes.version = version;
-    } else {
-      attributes[name] = value;
-    }
+    if (value === undefined) continue;
+    known += 1;
+    if (name !== 'kind') attributes[name] = name === 'version' ? parseVersion(value) : value;
+  }
+  // Every consumed message passes here: look for extensions only when there are more names than
+  // known attributes (a key count is cheaper than testing each name).
+  if (Object.keys(raw).length > known) {
+    const extensions = extensionsOf(raw);
+    if (extensions !== undefined) attributes.extensions = extensions;
   }
   return attributes as unknown as EnvelopeAttributes;
+}
+
+/** The attributes of `raw` the envelope does not define, checked against the spec's naming rule. */
+function extensionsOf(
+  raw: Readonly<Record<string, string | undefined>>,
+): Record<string, string> | undefined {
+  let extensions: Record<string, string> | undefined;
+  for (const name in raw) {
+    const value = raw[name];
+    if (value === undefined || KNOWN_NAMES.has(name)) continue;
+    // Received names are not held to the 20-character recommendation: only publishers are.
+    if (!ATTRIBUTE_NAME.test(name)) {
+      throw new DecodeError(
+        `Envelope attribute name "${name}" is invalid: CloudEvents names use only lower-case letters a-z and digits 0-9.`,
+      );
+    }
+    extensions ??= {};
+    extensions[name] = value;
+  }
+  return extensions;
 }
 
 /** Envelope attributes as strings, the form every transport header takes. Absent ones are left out. */
@@ -135,6 +214,10 @@ export function attributesToStrings(attributes: EnvelopeAttributes): Record<stri
     const value = attributes[name];
     if (value !== undefined) out[name] = String(value);
   }
+  const { extensions } = attributes;
+  // An extension never stands in for an envelope attribute (publishers are refused such names).
+  if (extensions !== undefined)
+    for (const name in extensions) if (!KNOWN_NAMES.has(name)) out[name] = extensions[name]!;
   return out;
 }
 

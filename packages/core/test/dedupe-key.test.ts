@@ -98,7 +98,7 @@ describe('entity versions', () => {
     expect(deadLetters).toHaveLength(1);
     expect(readDeadLetterReason(deadLetters[0]!.headers)).toMatchObject({
       code: 'EDA_DECODE',
-      message: expect.stringContaining('outside 0..2147483647'),
+      message: expect.stringContaining('2147483647 (the CloudEvents Integer range)'),
     });
   });
 });

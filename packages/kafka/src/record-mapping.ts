@@ -131,6 +131,20 @@ export function readRecordHeaders(headers: IHeaders | undefined): RecordHeaders 
   return { attributes, bytes };
 }
 
+/**
+ * Adds the record key as `partitionkey` when no `ce_partitionkey` header carries one: the Kafka
+ * binding maps the attribute to the key, and producers such as the CloudEvents SDKs may set only
+ * the key. An empty key is no partition key. Changes and returns `attributes`.
+ */
+export function withKeyAsPartitionKey(
+  attributes: Record<string, string>,
+  key: Buffer | null,
+): Record<string, string> {
+  if (attributes.partitionkey === undefined && key && key.length > 0)
+    attributes.partitionkey = key.toString();
+  return attributes;
+}
+
 /** Attribute strings of a received record (unchecked: core parses them). */
 export function attributesOf(headers: Readonly<Record<string, string>>): Record<string, string> {
   return fromBinaryHeaders(headers, BINARY_MODE);

@@ -14,7 +14,12 @@ import {
 } from '@eda/core';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { BatchStop } from './batch-stop.js';
-import { bodyOf, headerStrings, readRecordHeaders } from './record-mapping.js';
+import {
+  bodyOf,
+  headerStrings,
+  readRecordHeaders,
+  withKeyAsPartitionKey,
+} from './record-mapping.js';
 import { forgetRetryDue, retryDueAt } from './retry-due.js';
 import { INTERNAL_HEADER_NAMES, RETRY_HEADERS, readRetryState } from './retry-headers.js';
 import type { SubscriptionContext } from './subscription-context.js';
@@ -263,7 +268,10 @@ export async function settleRecord(
 
   // The attributes read above serve the first delivery; a redelivery gets a fresh copy, so
   // nothing a handler changed in them carries over.
-  let attributes: Record<string, string> | undefined = read.attributes;
+  let attributes: Record<string, string> | undefined = withKeyAsPartitionKey(
+    read.attributes,
+    message.key,
+  );
   for (;;) {
     if (!ctx.slots.tryAcquire()) await ctx.slots.acquire();
     if (stop.aborted) {
@@ -271,7 +279,9 @@ export async function settleRecord(
       return false;
     }
     const delivery: Delivery = {
-      attributes: attributes ?? readRecordHeaders(message.headers).attributes,
+      attributes:
+        attributes ??
+        withKeyAsPartitionKey(readRecordHeaders(message.headers).attributes, message.key),
       body: bodyOf(message),
       attempt,
       origin,

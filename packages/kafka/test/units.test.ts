@@ -7,7 +7,13 @@ import { BatchStop } from '../src/batch-stop.js';
 import { createKafkaTransport } from '../src/index.js';
 import { resolveKafkaOptions } from '../src/kafka-transport-options.js';
 import { PartitionProgress } from '../src/partition-progress.js';
-import { attributesOf, headerStrings, readRecordHeaders, toRecord } from '../src/record-mapping.js';
+import {
+  attributesOf,
+  headerStrings,
+  readRecordHeaders,
+  toRecord,
+  withKeyAsPartitionKey,
+} from '../src/record-mapping.js';
 import { RETRY_HEADERS, readRetryState } from '../src/retry-headers.js';
 import { Slots } from '../src/slots.js';
 import { assertTopicName } from '../src/topic-names.js';
@@ -207,6 +213,33 @@ describe('record mapping', () => {
     expect(read(Buffer.from([0x78, 0x72, 0x64, 0x65, 0x72, 0xf4]))).toBe('xrder\ufffd');
     expect(read(Buffer.from('é'))).toBe('é');
     expect(read(Buffer.from([0xe9, 0x20]))).toBe('\ufffd ');
+  });
+
+  it('reads the record key as partitionkey when no header carries one', () => {
+    expect(withKeyAsPartitionKey({ id: 'a' }, Buffer.from('k-1'))).toEqual({
+      id: 'a',
+      partitionkey: 'k-1',
+    });
+    expect(withKeyAsPartitionKey({ partitionkey: 'header' }, Buffer.from('key'))).toEqual({
+      partitionkey: 'header',
+    });
+    expect(withKeyAsPartitionKey({}, Buffer.alloc(0))).toEqual({});
+    expect(withKeyAsPartitionKey({}, null)).toEqual({});
+  });
+
+  it('writes extension attributes as ce_ headers', () => {
+    const record = toRecord({
+      attributes: {
+        id: 'x',
+        type: 't',
+        source: 's',
+        specversion: '1.0',
+        kind: 'event',
+        extensions: { tenantid: 't-1' },
+      },
+      body: new Uint8Array(0),
+    });
+    expect(record.headers).toMatchObject({ ce_tenantid: 't-1' });
   });
 
   it('reads retry state only from complete retry headers', () => {

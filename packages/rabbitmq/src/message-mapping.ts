@@ -1,14 +1,18 @@
 // The AMQP form of a message: CloudEvents attributes as `cloudEvents_` application headers
-// (there is no official AMQP 0-9-1 binding; this is the AMQP binding's prefix), the data as the
-// body, `datacontenttype` as the content-type property, the id as message-id, persistent.
+// (there is no AMQP 0-9-1 binding; the AMQP 1.0 binding allows `cloudEvents_` or `cloudEvents:`
+// and prefers `_`, which JMS selectors accept), the data as the body, `datacontenttype` as the
+// content-type property, the id as message-id, persistent.
 import type { Delivery, OutgoingMessage } from '@eda/core';
 import { fromBinaryHeaders, toBinaryHeaders } from '@eda/core';
 import type { ConsumeMessage, Options } from 'amqplib';
 
-/** Header prefix of envelope attributes. */
+/**
+ * Header prefix of envelope attributes, as written. Received messages may use this or the
+ * binding's other separator, `cloudEvents:`; both are read (case-insensitively).
+ */
 export const ATTRIBUTE_PREFIX = 'cloudEvents_';
-/** Lower-cased once here rather than for every header of every delivery. */
-const ATTRIBUTE_PREFIX_LOWER = ATTRIBUTE_PREFIX.toLowerCase();
+/** Both prefixes the binding allows, lower-cased once here rather than for every header. */
+const READ_PREFIXES_LOWER = new Set(['cloudevents_', 'cloudevents:']);
 /** Deliveries this message had before the current copy was published (delayed retries). */
 export const ATTEMPT_HEADER = 'x-eda-attempt';
 /** Why the last delivery was retried. */
@@ -84,9 +88,10 @@ export function toDelivery(message: ConsumeMessage, destination: string): Delive
   const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
   const text: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (!name.toLowerCase().startsWith(ATTRIBUTE_PREFIX_LOWER)) continue;
+    // Both prefixes have the same length: a `cloudEvents:` name is read under ours.
+    if (!READ_PREFIXES_LOWER.has(name.slice(0, ATTRIBUTE_PREFIX.length).toLowerCase())) continue;
     const value_ = headerText(value);
-    if (value_ !== undefined) text[name] = value_;
+    if (value_ !== undefined) text[ATTRIBUTE_PREFIX + name.slice(ATTRIBUTE_PREFIX.length)] = value_;
   }
   const attributes = fromBinaryHeaders(text, { prefix: ATTRIBUTE_PREFIX });
   const contentType = message.properties.contentType as unknown;

@@ -122,6 +122,38 @@ describe('message mapping', () => {
     expect(delivery.origin).toEqual({ destination: 'q' });
   });
 
+  it("reads the binding's cloudEvents: prefix as well as cloudEvents_, native values as text", () => {
+    const delivery = toDelivery(
+      received(
+        {
+          'cloudEvents:id': 'id-2',
+          'cloudEvents:type': 'order.placed',
+          'CloudEvents:tenantid': 't-1',
+          'cloudEvents:flag': true,
+          'cloudEvents-other': 'not an attribute',
+        },
+        false,
+        'application/json',
+      ),
+      'q',
+    );
+    expect(delivery.attributes).toEqual({
+      id: 'id-2',
+      type: 'order.placed',
+      tenantid: 't-1',
+      flag: 'true',
+      datacontenttype: 'application/json',
+    });
+  });
+
+  it('writes extension attributes as cloudEvents_ headers', () => {
+    const options = toPublishOptions(
+      { attributes: { ...attributes, extensions: { tenantid: 't-1' } }, body: new Uint8Array() },
+      true,
+    );
+    expect(options.headers).toMatchObject({ cloudEvents_tenantid: 't-1' });
+  });
+
   it('counts every delivery: earlier copies, quorum redeliveries, or the classic redelivered flag', () => {
     expect(toDelivery(received({}), 'q').attempt).toBe(1);
     expect(toDelivery(received({}, true), 'q').attempt).toBe(2);

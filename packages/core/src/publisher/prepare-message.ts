@@ -3,7 +3,12 @@
 // encoded body.
 import type { Codec } from '../codec.js';
 import type { OutgoingMessage } from '../contracts/transport.js';
-import { type EnvelopeAttributes, isEntityVersion, MAX_ENTITY_VERSION } from '../envelope.js';
+import {
+  assertExtensions,
+  type EnvelopeAttributes,
+  isEntityVersion,
+  MAX_ENTITY_VERSION,
+} from '../envelope.js';
 import { ConfigurationError, EdaError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import { currentMessageContext } from '../message-context.js';
@@ -22,6 +27,14 @@ export interface MessageOptions {
   readonly id?: string;
   /** Correlation id of the workflow. @default inherited from the message being handled, else the new message's id */
   readonly correlationId?: string;
+  /**
+   * CloudEvents extension attributes of your own, such as `{ tenantid: 't-1' }`: names of 1 to
+   * 20 lower-case letters a-z and digits 0-9 that the envelope does not define, string values.
+   * They travel as attributes (`ce_tenantid` on Kafka) and reach the handler as
+   * `message.extensions`. Not inherited by messages the handler publishes.
+   * @throws ConfigurationError (nothing is sent) for a bad or reserved name, or a non-string value.
+   */
+  readonly extensions?: Readonly<Record<string, string>>;
 }
 
 /** A message that cannot be encoded with the configured codec. Nothing was sent. */
@@ -44,6 +57,12 @@ export async function prepareMessage(
       `Entity version ${options.version} of "${definition.type}" is invalid: use an integer from 0 to ${MAX_ENTITY_VERSION} (the CloudEvents Integer range).`,
     );
   }
+  if (options.partitionKey === '') {
+    throw new ConfigurationError(
+      `Partition key of "${definition.type}" is empty: leave partitionKey out, or give a non-empty key (such as the entity id).`,
+    );
+  }
+  if (options.extensions !== undefined) assertExtensions(options.extensions);
   const validated = await validateData(definition, data);
   let body: Uint8Array;
   try {
@@ -84,6 +103,7 @@ export async function prepareMessage(
         ...(options.subject === undefined ? {} : { subject: options.subject }),
         ...(options.partitionKey === undefined ? {} : { partitionkey: options.partitionKey }),
         ...(options.version === undefined ? {} : { version: options.version }),
+        ...(options.extensions === undefined ? {} : { extensions: { ...options.extensions } }),
       };
       return { attributes, body };
     },
