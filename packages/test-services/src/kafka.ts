@@ -1,6 +1,6 @@
 // Kafka for tests: clients for either Kafka line, and unique topics that are deleted afterwards.
 // Topics are created up front because kafkajs cannot subscribe to a missing topic under KRaft.
-import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import { type Admin, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { type Cleanable, registerCleanup } from './cleanup.js';
 import { type KafkaMajor, kafkaBrokers } from './endpoints.js';
 import { uniqueName } from './unique-name.js';
@@ -91,6 +91,30 @@ export interface KafkaTopic extends Cleanable {
  * });
  * @throws Error when the topic cannot be created.
  */
+/**
+ * Waits until every partition of a new topic has a leader, treating "unknown topic" and "no
+ * leader yet" answers as not yet.
+ * @throws Error naming the topic when that takes longer than 60 s.
+ */
+async function waitForLeaders(admin: Admin, topic: string, partitions: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+      const led = metadata?.partitions.filter((p) => p.leader >= 0).length ?? 0;
+      if (led === partitions) return;
+      last = `${led} of ${partitions} partitions have a leader`;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(
+    `useKafkaTopic: topic ${topic} has no leader for every partition after 60 s (${last instanceof Error ? last.message : String(last)})`,
+  );
+}
+
 export async function useKafkaTopic(options: KafkaTopicOptions = {}): Promise<KafkaTopic> {
   const { major = 4, partitions = 1, label = 'topic', config = {} } = options;
   if (!Number.isInteger(partitions) || partitions < 1) {
@@ -103,7 +127,9 @@ export async function useKafkaTopic(options: KafkaTopicOptions = {}): Promise<Ka
   await admin.connect();
   try {
     const created = await admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs's own wait gives up when the metadata does not know the new topic yet (a busy
+      // broker answers "does not host this topic-partition" for a moment): wait here instead.
+      waitForLeaders: false,
       topics: [
         {
           topic: name,
@@ -114,6 +140,7 @@ export async function useKafkaTopic(options: KafkaTopicOptions = {}): Promise<Ka
       ],
     });
     if (!created) throw new Error(`useKafkaTopic: topic ${name} already existed`);
+    await waitForLeaders(admin, name, partitions);
   } finally {
     await admin.disconnect();
   }
