@@ -57,7 +57,7 @@ describe('order flow on real infrastructure', () => {
   it('ships and invoices every order once, skips the duplicate, dead-letters the poison message', async () => {
     // A namespace of its own, so earlier runs' topics, queues and tables do not interfere.
     const namespace = `order-flow-test-${Date.now().toString(36)}`;
-    const infra = await createRealInfrastructure(namespace);
+    const infra = await createRealInfrastructure({ namespace });
     try {
       const report = await runOrderFlow(infra);
       expectOrderFlowOutcome(report);
