@@ -23,7 +23,7 @@ export interface OrderFlowReport {
   readonly stuck: number;
 }
 
-const ORDERS: readonly { orderId: string; amountCents: number; lines: OrderLine[] }[] = [
+export const ORDERS: readonly { orderId: string; amountCents: number; lines: OrderLine[] }[] = [
   { orderId: 'order-1001', amountCents: 4_990, lines: [{ sku: 'mug', quantity: 2 }] },
   {
     orderId: 'order-1002',
@@ -53,7 +53,7 @@ export async function runOrderFlow(infra: Infrastructure): Promise<OrderFlowRepo
   if (!transport)
     throw new Error('runOrderFlow runs every service in this process: give it a transport.');
   const payments = createPaymentsService(infra);
-  const inventory = createInventoryService(infra, { mug: 100, kettle: 10, spoon: 60 });
+  const inventory = createInventoryService(infra);
   const shipping = createShippingService(infra);
   const billing = createBillingService(infra);
   const notifications = createNotificationsService(infra);

@@ -4,9 +4,12 @@ import { createBus, on } from '@eda/core';
 import { PaymentCompleted, ShipOrder, StockReserved } from '../contracts.js';
 import { type Infrastructure, serviceBusOptions } from '../infrastructure.js';
 
+/** What the warehouse holds when inventory starts (the demo's report shows what is left). */
+export const INITIAL_STOCK: Readonly<Record<string, number>> = { mug: 100, kettle: 10, spoon: 60 };
+
 export function createInventoryService(
   infra: Infrastructure,
-  initialStock: Record<string, number>,
+  initialStock: Readonly<Record<string, number>> = INITIAL_STOCK,
 ) {
   const stock = new Map(Object.entries(initialStock));
   const bus = createBus({

@@ -1,0 +1,63 @@
+// One service of the order flow as its own process: `service-process.ts <service>`, on the real
+// services, in the namespace of EDA_ORDER_FLOW_NAMESPACE. The process set (process-set.ts)
+// starts these; each can also be started by hand. It stops cleanly on SIGTERM or SIGINT, and
+// when its standard input ends (the supervisor went away), so no process outlives its set.
+import { createInterface } from 'node:readline';
+import { createRealInfrastructure } from '../real-infrastructure.js';
+import { progressPrinter } from './progress.js';
+import { isServiceName, runService, SERVICE_NAMES } from './services.js';
+import { untilAvailable } from './until-available.js';
+
+const service = process.argv[2];
+if (!isServiceName(service)) {
+  console.error(
+    `Usage: service-process.ts <service>, where <service> is one of ${SERVICE_NAMES.join(', ')} (got ${JSON.stringify(service)}).`,
+  );
+  process.exit(2);
+}
+const namespace = process.env.EDA_ORDER_FLOW_NAMESPACE || 'order-flow';
+const say = (line: string) => void process.stdout.write(`${line}\n`);
+const shutdown = new AbortController();
+const stdin = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+
+const infra = await createRealInfrastructure({
+  namespace,
+  // Each effect commits with its inbox row: a consumer killed at any point applies it once.
+  dedupe: 'inbox',
+  // Payments only writes to the outbox: no broker connection at all.
+  transport: service !== 'payments',
+  // The set (or your migrations) created the tables once, before the processes started.
+  prepareSchema: false,
+  observers: [progressPrinter(say)],
+});
+
+let running: ReturnType<typeof runService> | undefined;
+let stopping: Promise<void> | undefined;
+function stop(why: string): Promise<void> {
+  stopping ??= (async () => {
+    say(`stopping (${why})`);
+    shutdown.abort();
+    // A stop that hangs (a broker gone for good) must not keep the process forever.
+    setTimeout(() => process.exit(1), 15_000).unref();
+    await running?.stop();
+    await infra.close();
+    process.exit(0);
+  })();
+  return stopping;
+}
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop(signal));
+// Payments reads its orders from stdin; every other service reads nothing, but notices its end.
+if (service !== 'payments') stdin.on('line', () => undefined);
+stdin.on('close', () => void stop('standard input closed'));
+
+try {
+  await untilAvailable('PostgreSQL', () => infra.pool.query('select 1'), {
+    log: say,
+    signal: shutdown.signal,
+  });
+  running = runService(service, infra, { say, signal: shutdown.signal, orders: stdin });
+  await running.started;
+  say('@ready');
+} catch (error) {
+  if (!shutdown.signal.aborted) throw error;
+}
