@@ -66,6 +66,9 @@ try {
 } finally {
   await set.stop();
   await monitor.close();
-  if (!args.includes('--keep')) await deleteNamespace(namespace);
-  else console.log(`\nKept namespace ${namespace} (topics, queues, schema, objects).`);
+  if (!args.includes('--keep')) {
+    print('demo', `removing the run's topics, queues, schema and objects (--keep keeps them)`);
+    await deleteNamespace(namespace);
+    print('demo', 'done');
+  } else console.log(`\nKept namespace ${namespace} (topics, queues, schema, objects).`);
 }

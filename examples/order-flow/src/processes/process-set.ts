@@ -30,8 +30,11 @@ export interface ProcessSet {
   kill(name: string): Promise<void>;
   /** Starts a stopped or killed process again; resolves once it is running. */
   restart(name: string): Promise<void>;
-  /** SIGTERM to every process; SIGKILL to any still running after `graceMs`. */
-  stop(graceMs?: number): Promise<void>;
+  /**
+   * SIGTERM to every process; SIGKILL to any still running after `graceMs`. Resolves with the
+   * processes that did not stop cleanly (exit code 0), such as `payments#1 exited (code 1)`.
+   */
+  stop(graceMs?: number): Promise<string[]>;
 }
 
 interface Member {
@@ -106,11 +109,9 @@ export async function startProcessSet(options: ProcessSetOptions): Promise<Proce
     child.stdin!.on('error', () => undefined); // a killed child's pipe: its exit is reported below
     void exited.then(([code, signal]) => {
       if (member.child === child) member.child = undefined;
-      if (!member.expectExit) {
-        const how = `${member.name} exited (${signal ?? `code ${code}`})`;
-        unexpectedExits.push(how);
-        onLine(member.name, how);
-      }
+      const how = `exited (${signal ?? `code ${code}`})`;
+      if (!member.expectExit) unexpectedExits.push(`${member.name} ${how}`);
+      onLine(member.name, member.expectExit ? how : `${how} unexpectedly`);
     });
     await Promise.race([
       started,
@@ -133,17 +134,19 @@ export async function startProcessSet(options: ProcessSetOptions): Promise<Proce
 
   const terminate = async (member: Member, signal: NodeJS.Signals, graceMs: number) => {
     const child = member.child;
-    if (!child) return;
+    if (!child) return undefined;
     member.expectExit = true;
     const exited = once(child, 'exit');
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await exited;
+    const [code, exitSignal] = await exited;
     clearTimeout(timer);
+    return code === 0 ? undefined : `${member.name} exited (${exitSignal ?? `code ${code}`})`;
   };
 
   const stop = async (graceMs = 20_000) => {
-    await Promise.all(members.map((m) => terminate(m, 'SIGTERM', graceMs)));
+    const exits = await Promise.all(members.map((m) => terminate(m, 'SIGTERM', graceMs)));
+    return exits.filter((exit) => exit !== undefined);
   };
 
   try {
@@ -167,7 +170,9 @@ export async function startProcessSet(options: ProcessSetOptions): Promise<Proce
       await done;
       paid.delete(order.orderId);
     },
-    kill: (name) => terminate(memberNamed(name), 'SIGKILL', 0),
+    async kill(name) {
+      await terminate(memberNamed(name), 'SIGKILL', 0);
+    },
     async restart(name) {
       const member = memberNamed(name);
       if (member.child) throw new Error(`Process set: ${name} is still running; kill it first.`);

@@ -37,6 +37,7 @@ function stop(why: string): Promise<void> {
   stopping ??= (async () => {
     say(`stopping (${why})`);
     shutdown.abort();
+    stdin.close(); // ends payments' order feed: the payment being written finishes first
     // A stop that hangs (a broker gone for good) must not keep the process forever.
     setTimeout(() => process.exit(1), 15_000).unref();
     await running?.stop();
