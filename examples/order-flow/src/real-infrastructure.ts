@@ -38,6 +38,11 @@ export interface RealInfrastructureOptions {
   readonly prepareSchema?: boolean;
   /** Told about everything every bus does, besides the workflow tracker. */
   readonly observers?: readonly BusObserver[];
+  /**
+   * Told about connection trouble the adapters handle by themselves (a lost RabbitMQ or
+   * PostgreSQL connection, being reconnected). @default the adapters' defaults (RabbitMQ: silent; PostgreSQL: a console warning)
+   */
+  readonly onError?: (error: unknown) => void;
 }
 
 /** The real infrastructure, with the adapters' own handles for monitoring (see system-idle.ts). */
@@ -63,7 +68,7 @@ export async function prepareSchema(pool: pg.Pool, namespace: string): Promise<v
 }
 
 /** The transports of `namespace`: Kafka for events, RabbitMQ for commands. */
-export function createRealTransports(namespace: string) {
+export function createRealTransports(namespace: string, onError?: (error: unknown) => void) {
   const endpoints = readEndpoints();
   const prefix = `${namespace}.`;
   const events = createKafkaTransport({
@@ -78,6 +83,7 @@ export function createRealTransports(namespace: string) {
     queueFor: (type) => `${prefix}${type}`,
     subscriptionQueueFor: (name) => `${prefix}${name}`,
     deadLetterQueueFor: (name) => `${prefix}${name}.dead-letter`,
+    ...(onError ? { onError } : {}),
   });
   return { events, commands };
 }
@@ -105,13 +111,15 @@ export async function createRealInfrastructure(
     transport: withTransport = true,
     prepareSchema: prepare = true,
     observers = [],
+    onError,
   } = options;
+  const reportTo = onError ? { onError } : {};
   const endpoints = readEndpoints();
   const schema = schemaOf(namespace);
   const pool = new pg.Pool({ connectionString: endpoints.postgresUrl, max: 5 });
   if (prepare) await prepareSchema(pool, namespace);
-  const outbox = createPostgresOutboxStore({ pool, schema, table: 'outbox' });
-  const transports = withTransport ? createRealTransports(namespace) : undefined;
+  const outbox = createPostgresOutboxStore({ pool, schema, table: 'outbox', ...reportTo });
+  const transports = withTransport ? createRealTransports(namespace, onError) : undefined;
   const redis = dedupe === 'redis' ? await connectRedis(endpoints.redisUrl) : undefined;
   const idempotency: IdempotencyStore | undefined =
     redis && createRedisIdempotencyStore({ client: redis, keyPrefix: `${namespace}:dedupe:` });
@@ -136,7 +144,11 @@ export async function createRealInfrastructure(
     transaction: (fn) => withTransaction(pool, fn),
     dedupe: idempotency
       ? { idempotency: { store: idempotency } }
-      : { middleware: [createPostgresInbox({ pool, schema, table: 'inbox' }).middleware] },
+      : {
+          middleware: [
+            createPostgresInbox({ pool, schema, table: 'inbox', ...reportTo }).middleware,
+          ],
+        },
     payloads: createS3PayloadStore({
       client: s3,
       bucket: endpoints.s3.bucket,

@@ -15,6 +15,10 @@ export interface ProcessSetOptions {
   readonly namespace: string;
   /** Instances of each scalable service (relay, inventory, shipping, billing, notifications). @default 1 each */
   readonly instances?: Partial<Record<ServiceName, number>>;
+  /** Run only these services. @default every service */
+  readonly services?: readonly ServiceName[];
+  /** Extra environment of every process, such as an endpoint (`EDA_POSTGRES_URL`). */
+  readonly env?: Readonly<Record<string, string>>;
   /** Told each line a process writes (`from` is such as `inventory#2`). @default printed with the name in front */
   readonly onLine?: (from: string, line: string) => void;
 }
@@ -46,8 +50,11 @@ interface Member {
 }
 
 /** Every process of the set, in start order: payments first, the relays, then consumers. */
-function membersOf(instances: Partial<Record<ServiceName, number>>): Member[] {
-  return SERVICE_NAMES.flatMap((service) => {
+function membersOf(
+  services: readonly ServiceName[],
+  instances: Partial<Record<ServiceName, number>>,
+): Member[] {
+  return SERVICE_NAMES.filter((s) => services.includes(s)).flatMap((service) => {
     const count = instances[service] ?? 1;
     if (!Number.isSafeInteger(count) || count < 1 || (count > 1 && !SCALABLE.includes(service)))
       throw new Error(
@@ -63,9 +70,9 @@ function membersOf(instances: Partial<Record<ServiceName, number>>): Member[] {
 
 /** Starts every process and resolves once all of them are running. */
 export async function startProcessSet(options: ProcessSetOptions): Promise<ProcessSet> {
-  const { namespace, instances = {} } = options;
+  const { namespace, services = SERVICE_NAMES, instances = {}, env = {} } = options;
   const onLine = options.onLine ?? ((from, line) => console.log(`[${from}] ${line}`));
-  const members = membersOf(instances);
+  const members = membersOf(services, instances);
   const unexpectedExits: string[] = [];
   const paid = new Map<string, () => void>();
 
@@ -86,6 +93,7 @@ export async function startProcessSet(options: ProcessSetOptions): Promise<Proce
         cwd: EXAMPLE_DIR,
         env: {
           ...process.env,
+          ...env,
           EDA_ORDER_FLOW_NAMESPACE: namespace,
           EDA_ORDER_FLOW_INSTANCE: member.name.split('#')[1],
         },
@@ -158,12 +166,11 @@ export async function startProcessSet(options: ProcessSetOptions): Promise<Proce
     throw error;
   }
 
-  const payments = memberNamed('payments#1');
   return {
     names: members.map((m) => m.name),
     unexpectedExits,
     async placeOrder(order) {
-      const stdin = payments.child?.stdin;
+      const stdin = members.find((m) => m.name === 'payments#1')?.child?.stdin;
       if (!stdin) throw new Error('Process set: payments is not running, so it takes no order.');
       const done = new Promise<void>((resolve) => paid.set(order.orderId, resolve));
       stdin.write(`${JSON.stringify(order)}\n`);

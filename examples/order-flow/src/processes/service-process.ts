@@ -3,6 +3,7 @@
 // starts these; each can also be started by hand. It stops cleanly on SIGTERM or SIGINT, and
 // when its standard input ends (the supervisor went away), so no process outlives its set.
 import { createInterface } from 'node:readline';
+import { describeError } from '@eda/core';
 import { createRealInfrastructure } from '../real-infrastructure.js';
 import { progressPrinter } from './progress.js';
 import { isServiceName, runService, SERVICE_NAMES } from './services.js';
@@ -29,6 +30,9 @@ const infra = await createRealInfrastructure({
   // The set (or your migrations) created the tables once, before the processes started.
   prepareSchema: false,
   observers: [progressPrinter(say)],
+  // The adapters reconnect by themselves; say so, so a process riding out an outage shows it.
+  onError: (error) =>
+    say(`connection trouble, handled by the adapter: ${describeError(error).message}`),
 });
 
 let running: ReturnType<typeof runService> | undefined;
