@@ -24,7 +24,18 @@ async function until(done: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await done())) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
-const sawLine = (pattern: RegExp) => () => lines.some((line) => pattern.test(line));
+/** True once a line from `from` (an index into `lines`) on matches. */
+const sawLine =
+  (pattern: RegExp, from = 0) =>
+  () =>
+    lines.slice(from).some((line) => pattern.test(line));
+
+/** Whether `promise` has resolved or rejected by now. */
+async function isSettled(promise: Promise<unknown>): Promise<boolean> {
+  const pending = Symbol('pending');
+  const first = await Promise.race([promise.catch(() => undefined), Promise.resolve(pending)]);
+  return first !== pending;
+}
 
 async function proxyTo(url: string): Promise<TcpProxy> {
   const { hostname, port } = new URL(url);
@@ -69,6 +80,7 @@ describe('order-flow processes and their connections', () => {
       env: { EDA_POSTGRES_URL: viaProxy(endpoints.postgresUrl, postgres) },
     });
     await until(sawLine(/\[relay#1\] waiting for PostgreSQL/));
+    expect(await isSettled(starting)).toBe(false);
     postgres.up();
     const set: ProcessSet = await starting;
 
@@ -88,7 +100,11 @@ describe('order-flow processes and their connections', () => {
 
     await payments.completePayment('conn-1', 100, [{ sku: 'mug', quantity: 1 }]);
     await until(() => published(1));
+    const beforeCut = lines.length;
     postgres.cut(); // every connection of the relay (pool and LISTEN) dropped at once
+    // The relay felt it (the adapter reports the lost connections) ...
+    await until(sawLine(/\[relay#1\] connection trouble/, beforeCut));
+    // ... and relays the next payment without being restarted.
     await payments.completePayment('conn-2', 100, [{ sku: 'mug', quantity: 1 }]);
     await until(() => published(2));
     expect(set.unexpectedExits).toEqual([]);
@@ -105,7 +121,10 @@ describe('order-flow processes and their connections', () => {
         EDA_POSTGRES_URL: viaProxy(endpoints.postgresUrl, postgres),
       },
     });
-    await until(sawLine(/\[shipping#1\] waiting for the brokers/));
+    // The RabbitMQ transport retries its connection (and says so), for up to its subscribe
+    // timeout; then the process's own wait retries the subscribe.
+    await until(sawLine(/\[shipping#1\] (connection trouble|waiting for the brokers)/));
+    expect(await isSettled(starting)).toBe(false); // not running yet, and not exited either
     rabbit.up();
     const set = await starting;
 
@@ -118,8 +137,10 @@ describe('order-flow processes and their connections', () => {
 
     await inventory.send(ShipOrder, { orderId: 'conn-3', lines: [] }, { subject: 'conn-3' });
     await until(() => shipped('conn-3'));
+    const beforeCut = lines.length;
     rabbit.cut();
     postgres.cut();
+    await until(sawLine(/\[shipping#1\] connection trouble/, beforeCut));
     await inventory.send(ShipOrder, { orderId: 'conn-4', lines: [] }, { subject: 'conn-4' });
     await until(() => shipped('conn-4'));
     expect(set.unexpectedExits).toEqual([]);
