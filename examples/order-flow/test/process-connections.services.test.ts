@@ -37,6 +37,19 @@ async function isSettled(promise: Promise<unknown>): Promise<boolean> {
   return first !== pending;
 }
 
+/** Waits for `wait`, failing at once if the set stops starting (a process exited) first. */
+async function whileStarting(starting: Promise<unknown>, wait: Promise<void>): Promise<void> {
+  const ended = starting.then(
+    () => {
+      throw new Error('The process set is running although its service is down.');
+    },
+    (error: unknown) => {
+      throw error;
+    },
+  );
+  await Promise.race([wait, ended]);
+}
+
 async function proxyTo(url: string): Promise<TcpProxy> {
   const { hostname, port } = new URL(url);
   const proxy = await startTcpProxy({ host: hostname, port: Number(port) });
@@ -79,7 +92,7 @@ describe('order-flow processes and their connections', () => {
       services: ['relay'],
       env: { EDA_POSTGRES_URL: viaProxy(endpoints.postgresUrl, postgres) },
     });
-    await until(sawLine(/\[relay#1\] waiting for PostgreSQL/));
+    await whileStarting(starting, until(sawLine(/\[relay#1\] waiting for PostgreSQL/)));
     expect(await isSettled(starting)).toBe(false);
     postgres.up();
     const set: ProcessSet = await starting;
@@ -123,7 +136,10 @@ describe('order-flow processes and their connections', () => {
     });
     // The RabbitMQ transport retries its connection (and says so), for up to its subscribe
     // timeout; then the process's own wait retries the subscribe.
-    await until(sawLine(/\[shipping#1\] (connection trouble|waiting for the brokers)/));
+    await whileStarting(
+      starting,
+      until(sawLine(/\[shipping#1\] (connection trouble|waiting for the brokers)/)),
+    );
     expect(await isSettled(starting)).toBe(false); // not running yet, and not exited either
     rabbit.up();
     const set = await starting;
