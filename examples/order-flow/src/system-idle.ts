@@ -111,16 +111,38 @@ export function createSystemIdleProbe(options: SystemIdleOptions): SystemIdlePro
     );
   };
 
-  const unknownIsBusy = <T>(promise: Promise<T>, busy: T) => promise.catch(() => busy);
+  // What cannot be read counts as busy, named with the reason, so a stuck wait says why.
+  const unknownIsBusy = <T>(promise: Promise<T>, busy: (reason: string) => T) =>
+    promise.catch((error: unknown) => busy((error as Error).message ?? String(error)));
+
+  // The watched topics are created first (as their consumers would on subscribe): the lag of a
+  // topic that does not exist yet is an error, not 0, and treating that error as "empty" would
+  // also hide a topic created a moment ago that the client's metadata does not know yet.
+  let topicsReady: Promise<void> | undefined;
+  const ensureTopics = () => {
+    const topics = consumers
+      .filter((c) => c.kind === 'event')
+      .flatMap((c) => c.types.map((type) => events.topicFor(type)));
+    topicsReady ??= events.ensureTopics([...new Set(topics)]).catch((error: unknown) => {
+      topicsReady = undefined;
+      throw error;
+    });
+    return topicsReady;
+  };
 
   const check = async (): Promise<IdleReport> => {
+    await ensureTopics();
     const [counts, ...parts] = await Promise.all([
       outbox.counts(),
-      ...consumers.map((c) => unknownIsBusy(backlogOf(c), [[`${c.name} (unreachable)`, 1]])),
+      ...consumers.map((c) =>
+        unknownIsBusy(backlogOf(c), (reason): [string, number][] => [
+          [`${c.name} (cannot read: ${reason})`, 1],
+        ]),
+      ),
       // Retries wait in the holding queues before they return to their work queue.
       ...commands.names
         .delayQueues()
-        .map(async (q) => [[q, await unknownIsBusy(queueDepth(q), 1)]] as [string, number][]),
+        .map(async (q) => [[q, await unknownIsBusy(queueDepth(q), () => 1)]] as [string, number][]),
     ]);
     const backlog = Object.fromEntries(parts.flat() as [string, number][]);
     const idle = counts.pending === 0 && Object.values(backlog).every((n) => n === 0);
