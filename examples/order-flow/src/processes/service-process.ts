@@ -20,6 +20,9 @@ const namespace = process.env.EDA_ORDER_FLOW_NAMESPACE || 'order-flow';
 const say = (line: string) => void process.stdout.write(`${line}\n`);
 const shutdown = new AbortController();
 const stdin = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+// Taken now: the iterator queues the lines that arrive while the process still connects (an
+// order piped in at once), where a reader created later would miss them.
+const orderLines = stdin[Symbol.asyncIterator]();
 
 const infra = await createRealInfrastructure({
   namespace,
@@ -41,7 +44,7 @@ function stop(why: string): Promise<void> {
   stopping ??= (async () => {
     say(`stopping (${why})`);
     shutdown.abort();
-    stdin.close(); // ends payments' order feed: the payment being written finishes first
+    stdin.close(); // ends payments' order feed: the orders already read are paid first
     // A stop that hangs (a broker gone for good) must not keep the process forever.
     setTimeout(() => process.exit(1), 15_000).unref();
     await running?.stop();
@@ -51,16 +54,20 @@ function stop(why: string): Promise<void> {
   return stopping;
 }
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop(signal));
-// Payments reads its orders from stdin; every other service reads nothing, but notices its end.
-if (service !== 'payments') stdin.on('line', () => undefined);
-stdin.on('close', () => void stop('standard input closed'));
+// The end of stdin stops a service; payments first pays every order its feed gave (see below).
+if (service !== 'payments') stdin.on('close', () => void stop('standard input closed'));
 
 try {
   await untilAvailable('PostgreSQL', () => infra.pool.query('select 1'), {
     log: say,
     signal: shutdown.signal,
   });
-  running = runService(service, infra, { say, signal: shutdown.signal, orders: stdin });
+  running = runService(service, infra, {
+    say,
+    signal: shutdown.signal,
+    orders: { [Symbol.asyncIterator]: () => orderLines },
+  });
+  void running.finished?.then(() => stop('its order feed ended'));
   await running.started;
   say('@ready');
 } catch (error) {

@@ -60,6 +60,8 @@ export interface ServiceIo {
 export interface RunningService {
   /** Resolves once the service is running (connected where it consumes). */
   readonly started: Promise<void>;
+  /** Resolves when the service has no more work of its own: payments, once its order feed ended. */
+  readonly finished?: Promise<void>;
   /** Stops taking work, finishes what is in flight. */
   stop(): Promise<void>;
 }
@@ -84,11 +86,10 @@ function runPayments(infra: Infrastructure, io: ServiceIo): RunningService {
       io.say(`@paid ${order.orderId}`);
     }
   })();
-  return {
-    started: Promise.resolve(),
-    // The order feed ends when the supervisor closes it; a payment being written finishes first.
-    stop: () => placing.catch(() => undefined),
-  };
+  // Ends when the feed ends (every queued order paid first), or at a stop during a wait for
+  // PostgreSQL (that payment was not written, and was not confirmed with @paid).
+  const finished = placing.catch(() => undefined);
+  return { started: Promise.resolve(), finished, stop: () => finished };
 }
 
 function runRelay(infra: Infrastructure, io: ServiceIo): RunningService {
