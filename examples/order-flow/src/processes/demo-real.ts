@@ -40,11 +40,28 @@ const print = (from: string, line: string) =>
 console.log(`Order flow as separate processes, namespace ${namespace}\n`);
 const monitor = await openMonitor(namespace, (line) => print('demo', line));
 const set = await startProcessSet({ namespace, instances, onLine: print });
-let interrupted = false;
+let finishing: Promise<void> | undefined;
+/** Stops the processes, then removes the run's namespace (unless --keep). Runs once. */
+function finish(): Promise<void> {
+  finishing ??= (async () => {
+    const unclean = await set.stop();
+    if (unclean.length) print('demo', `did not stop cleanly: ${unclean.join('; ')}`);
+    await monitor.close();
+    if (args.includes('--keep')) {
+      console.log(`\nKept namespace ${namespace} (topics, queues, schema, objects).`);
+      return;
+    }
+    print('demo', `removing the run's topics, queues, schema and objects (--keep keeps them)`);
+    await deleteNamespace(namespace);
+    print('demo', 'done');
+  })();
+  return finishing;
+}
+// Ctrl-C: the processes get SIGINT from the terminal too; stop them all and clean up at once,
+// instead of waiting for a flow that will not finish.
 process.once('SIGINT', () => {
-  interrupted = true;
   print('demo', 'interrupted: stopping the processes');
-  void set.stop();
+  void finish().then(() => process.exit(130));
 });
 try {
   print('demo', `running ${set.names.join(', ')}`);
@@ -61,14 +78,6 @@ try {
   }
   if (set.unexpectedExits.length)
     console.log(`\nUnexpected exits: ${set.unexpectedExits.join('; ')}`);
-} catch (error) {
-  if (!interrupted) throw error;
 } finally {
-  await set.stop();
-  await monitor.close();
-  if (!args.includes('--keep')) {
-    print('demo', `removing the run's topics, queues, schema and objects (--keep keeps them)`);
-    await deleteNamespace(namespace);
-    print('demo', 'done');
-  } else console.log(`\nKept namespace ${namespace} (topics, queues, schema, objects).`);
+  await finish();
 }

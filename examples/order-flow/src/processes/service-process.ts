@@ -41,7 +41,8 @@ const infra = await createRealInfrastructure({
 let running: ReturnType<typeof runService> | undefined;
 let stopping: Promise<void> | undefined;
 function stop(why: string): Promise<void> {
-  stopping ??= (async () => {
+  // Assigned before the body runs: the body closes stdin, whose 'close' calls stop() again.
+  stopping ??= Promise.resolve().then(async () => {
     say(`stopping (${why})`);
     shutdown.abort();
     stdin.close(); // ends payments' order feed: the orders already read are paid first
@@ -50,7 +51,7 @@ function stop(why: string): Promise<void> {
     await running?.stop();
     await infra.close();
     process.exit(0);
-  })();
+  });
   return stopping;
 }
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop(signal));
