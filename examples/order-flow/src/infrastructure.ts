@@ -2,29 +2,46 @@
 // themselves, so moving the example from the embedded defaults to Kafka, RabbitMQ, PostgreSQL,
 // Redis and S3 is a change of configuration (see real-infrastructure.ts), not of service code.
 import {
+  type BusObserver,
+  type BusOptions,
   createInMemoryIdempotencyStore,
   createInMemoryOutboxStore,
   createInMemoryPayloadStore,
   createInMemoryTransport,
   createWorkflowTracker,
-  type IdempotencyStore,
   type OutboxStore,
   type PayloadStore,
   type Transport,
   type WorkflowTracker,
 } from '@eda/core';
+import { createInMemoryLedger, type Ledger } from './ledger.js';
 
 export interface Infrastructure {
   /** A name for the report, such as "embedded (in-memory)". */
   readonly description: string;
-  readonly transport: Transport;
+  /** Absent in a process that only writes to the outbox (payments): a relay publishes for it. */
+  readonly transport?: Transport;
   readonly outbox: OutboxStore<unknown>;
   /** Runs `fn` in a database transaction of the outbox's store, committed if it resolves. */
   transaction<T>(fn: (transaction: unknown) => Promise<T>): Promise<T>;
-  readonly idempotency: IdempotencyStore;
+  /** How consumers dedupe: an idempotency store, or a middleware such as a transactional inbox. */
+  readonly dedupe: Pick<BusOptions, 'idempotency' | 'middleware'>;
   readonly payloads: PayloadStore;
+  /** Where services record the effects they applied. */
+  readonly ledger: Ledger;
   readonly tracker: WorkflowTracker;
+  /** Told about everything every bus does (the tracker, and in processes a progress printer). */
+  readonly observers: readonly BusObserver[];
   close(): Promise<void>;
+}
+
+/** The bus options every service takes from the infrastructure. */
+export function serviceBusOptions(infra: Infrastructure, service: string) {
+  return {
+    service,
+    observers: infra.observers,
+    ...(infra.transport ? { transport: infra.transport } : {}),
+  };
 }
 
 /** The order workflow the tracker watches. */
@@ -45,14 +62,17 @@ export function createOrderTracker(): WorkflowTracker {
 export function createEmbeddedInfrastructure(): Infrastructure {
   const transport = createInMemoryTransport();
   const outbox = createInMemoryOutboxStore();
+  const tracker = createOrderTracker();
   return {
     description: 'embedded (in-memory)',
     transport,
     outbox: outbox as OutboxStore<unknown>,
     transaction: (fn) => outbox.transaction(fn),
-    idempotency: createInMemoryIdempotencyStore(),
+    dedupe: { idempotency: { store: createInMemoryIdempotencyStore() } },
     payloads: createInMemoryPayloadStore(),
-    tracker: createOrderTracker(),
+    ledger: createInMemoryLedger(),
+    tracker,
+    observers: [tracker.observe],
     async close() {
       await transport.close();
       transport.broker.close();

@@ -23,7 +23,7 @@ export interface OrderFlowReport {
   readonly stuck: number;
 }
 
-const ORDERS: readonly { orderId: string; amountCents: number; lines: OrderLine[] }[] = [
+export const ORDERS: readonly { orderId: string; amountCents: number; lines: OrderLine[] }[] = [
   { orderId: 'order-1001', amountCents: 4_990, lines: [{ sku: 'mug', quantity: 2 }] },
   {
     orderId: 'order-1002',
@@ -49,15 +49,18 @@ async function waitUntil(
 }
 
 export async function runOrderFlow(infra: Infrastructure): Promise<OrderFlowReport> {
+  const { transport } = infra;
+  if (!transport)
+    throw new Error('runOrderFlow runs every service in this process: give it a transport.');
   const payments = createPaymentsService(infra);
-  const inventory = createInventoryService(infra, { mug: 100, kettle: 10, spoon: 60 });
+  const inventory = createInventoryService(infra);
   const shipping = createShippingService(infra);
   const billing = createBillingService(infra);
   const notifications = createNotificationsService(infra);
   await Promise.all([inventory.start(), shipping.start(), billing.start(), notifications.start()]);
   const relay = createOutboxRelay({
     store: infra.outbox,
-    transport: infra.transport,
+    transport,
     pollIntervalMs: 50,
   });
   relay.start();
@@ -76,10 +79,10 @@ export async function runOrderFlow(infra: Infrastructure): Promise<OrderFlowRepo
         timelineOf('order-1001').some((s) => s.action === 'handled' && s.service === 'inventory'),
       'the first payment to be handled',
     );
-    await infra.transport.publish([payments.written[0]!]);
+    await transport.publish([payments.written[0]!]);
 
     // A poison message: valid attributes, a body that is not JSON.
-    await infra.transport.publish([
+    await transport.publish([
       {
         attributes: {
           id: 'poison-1',

@@ -1,24 +1,74 @@
 // The same services on real infrastructure, chosen by configuration only: events on Kafka (a
 // partitioned log), commands on RabbitMQ (owned queues), the outbox on PostgreSQL, dedupe on
-// Redis, invoices on S3. Endpoints come from the EDA_* variables (scripts/services/README.md).
+// Redis or a PostgreSQL inbox, invoices on S3. Endpoints come from the EDA_* variables
+// (scripts/services/README.md).
 import { S3Client } from '@aws-sdk/client-s3';
-import { createCompositeTransport } from '@eda/core';
-import { createKafkaTransport } from '@eda/kafka';
+import { type BusObserver, createCompositeTransport, type IdempotencyStore } from '@eda/core';
+import { createKafkaTransport, type KafkaTransport } from '@eda/kafka';
 import {
+  createPostgresInbox,
   createPostgresOutboxStore,
+  ensureInboxSchema,
   ensureOutboxSchema,
+  type PostgresOutboxStore,
   withTransaction,
 } from '@eda/postgres-outbox';
-import { createRabbitMqTransport } from '@eda/rabbitmq';
+import { createRabbitMqTransport, type RabbitMqTransport } from '@eda/rabbitmq';
 import { createRedisIdempotencyStore } from '@eda/redis-dedupe';
 import { createS3PayloadStore } from '@eda/s3-claimcheck';
 import { readEndpoints } from '@eda/test-services';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createOrderTracker, type Infrastructure } from './infrastructure.js';
+import { createPostgresLedger, ledgerSchemaSql } from './postgres-ledger.js';
 
-/** Names everything after `namespace`, so runs and tests do not see each other's messages. */
-export async function createRealInfrastructure(namespace = 'order-flow'): Promise<Infrastructure> {
+export interface RealInfrastructureOptions {
+  /** Prefix of every topic, queue, schema, key and object, so runs do not see each other's messages. @default 'order-flow' */
+  readonly namespace?: string;
+  /**
+   * `redis`: the Redis idempotency store (fast, shared; a consumer killed between its effect and
+   * the completion may apply it twice). `inbox`: a PostgreSQL inbox row committed in the same
+   * transaction as the handler's ledger row (an effect is applied exactly once).
+   * @default 'redis'
+   */
+  readonly dedupe?: 'redis' | 'inbox';
+  /** False for a process that only writes to the outbox: it opens no broker connection. @default true */
+  readonly transport?: boolean;
+  /** Create the tables (outbox, inbox, ledger) first. A process set does it once, before its processes start. @default true */
+  readonly prepareSchema?: boolean;
+  /** Told about everything every bus does, besides the workflow tracker. */
+  readonly observers?: readonly BusObserver[];
+  /**
+   * Told about connection trouble the adapters handle by themselves (a lost RabbitMQ or
+   * PostgreSQL connection, being reconnected). @default the adapters' defaults (RabbitMQ: silent; PostgreSQL: a console warning)
+   */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** The real infrastructure, with the adapters' own handles for monitoring (see system-idle.ts). */
+export interface RealInfrastructure extends Infrastructure {
+  readonly namespace: string;
+  /** PostgreSQL schema of the outbox, inbox and ledger tables. */
+  readonly schema: string;
+  readonly pool: pg.Pool;
+  readonly outbox: PostgresOutboxStore;
+  readonly events?: KafkaTransport;
+  readonly commands?: RabbitMqTransport;
+}
+
+/** The PostgreSQL schema of a namespace (letters, digits and `_` only). */
+export const schemaOf = (namespace: string) => namespace.replaceAll(/[^a-z0-9_]/g, '_');
+
+/** Creates the outbox, inbox and ledger tables of `namespace` if missing (a migration). */
+export async function prepareSchema(pool: pg.Pool, namespace: string): Promise<void> {
+  const schema = schemaOf(namespace);
+  await ensureOutboxSchema(pool, { schema, table: 'outbox' });
+  await ensureInboxSchema(pool, { schema, table: 'inbox' });
+  await pool.query(ledgerSchemaSql(schema));
+}
+
+/** The transports of `namespace`: Kafka for events, RabbitMQ for commands. */
+export function createRealTransports(namespace: string, onError?: (error: unknown) => void) {
   const endpoints = readEndpoints();
   const prefix = `${namespace}.`;
   const events = createKafkaTransport({
@@ -33,12 +83,13 @@ export async function createRealInfrastructure(namespace = 'order-flow'): Promis
     queueFor: (type) => `${prefix}${type}`,
     subscriptionQueueFor: (name) => `${prefix}${name}`,
     deadLetterQueueFor: (name) => `${prefix}${name}.dead-letter`,
+    ...(onError ? { onError } : {}),
   });
-  const pool = new pg.Pool({ connectionString: endpoints.postgresUrl, max: 5 });
-  const table = { schema: namespace.replaceAll(/[^a-z0-9_]/g, '_'), table: 'outbox' };
-  await ensureOutboxSchema(pool, table);
-  const outbox = createPostgresOutboxStore({ pool, ...table });
-  const redis = new Redis(endpoints.redisUrl, {
+  return { events, commands };
+}
+
+async function connectRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     // No commandTimeout: the dedupe store bounds each call by its own timeoutMs, and reads an
@@ -48,6 +99,30 @@ export async function createRealInfrastructure(namespace = 'order-flow'): Promis
     redis.once('ready', resolve);
     redis.once('error', reject);
   });
+  return redis;
+}
+
+export async function createRealInfrastructure(
+  options: RealInfrastructureOptions = {},
+): Promise<RealInfrastructure> {
+  const {
+    namespace = 'order-flow',
+    dedupe = 'redis',
+    transport: withTransport = true,
+    prepareSchema: prepare = true,
+    observers = [],
+    onError,
+  } = options;
+  const reportTo = onError ? { onError } : {};
+  const endpoints = readEndpoints();
+  const schema = schemaOf(namespace);
+  const pool = new pg.Pool({ connectionString: endpoints.postgresUrl, max: 5 });
+  if (prepare) await prepareSchema(pool, namespace);
+  const outbox = createPostgresOutboxStore({ pool, schema, table: 'outbox', ...reportTo });
+  const transports = withTransport ? createRealTransports(namespace, onError) : undefined;
+  const redis = dedupe === 'redis' ? await connectRedis(endpoints.redisUrl) : undefined;
+  const idempotency: IdempotencyStore | undefined =
+    redis && createRedisIdempotencyStore({ client: redis, keyPrefix: `${namespace}:dedupe:` });
   const s3 = new S3Client({
     endpoint: endpoints.s3.endpoint,
     region: endpoints.s3.region,
@@ -57,25 +132,36 @@ export async function createRealInfrastructure(namespace = 'order-flow'): Promis
       secretAccessKey: endpoints.s3.secretAccessKey,
     },
   });
-  const transport = createCompositeTransport({ events, commands });
+  const tracker = createOrderTracker();
+  const transport = transports && createCompositeTransport(transports);
   return {
-    description:
-      'real (Kafka events, RabbitMQ commands, PostgreSQL outbox, Redis dedupe, S3 claim check)',
-    transport,
+    description: `real (Kafka events, RabbitMQ commands, PostgreSQL outbox, ${dedupe === 'redis' ? 'Redis dedupe' : 'PostgreSQL inbox'}, S3 claim check)`,
+    namespace,
+    schema,
+    pool,
+    ...(transport ? { transport, ...transports } : {}),
     outbox,
     transaction: (fn) => withTransaction(pool, fn),
-    idempotency: createRedisIdempotencyStore({ client: redis, keyPrefix: `${namespace}:dedupe:` }),
+    dedupe: idempotency
+      ? { idempotency: { store: idempotency } }
+      : {
+          middleware: [
+            createPostgresInbox({ pool, schema, table: 'inbox', ...reportTo }).middleware,
+          ],
+        },
     payloads: createS3PayloadStore({
       client: s3,
       bucket: endpoints.s3.bucket,
       prefix: `${namespace}/`,
     }),
-    tracker: createOrderTracker(),
+    ledger: createPostgresLedger(pool, schema),
+    tracker,
+    observers: [tracker.observe, ...observers],
     async close() {
-      await transport.close();
+      await transport?.close();
       await outbox.close();
       await pool.end();
-      redis.disconnect();
+      redis?.disconnect();
       s3.destroy();
     },
   };

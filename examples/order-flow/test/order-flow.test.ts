@@ -1,6 +1,7 @@
 import { type InMemoryTransport, readDeadLetterReason } from '@eda/core';
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedInfrastructure } from '../src/infrastructure.js';
+import { countLedger, type createInMemoryLedger, ORDER_END_STATE } from '../src/ledger.js';
 import { runOrderFlow } from '../src/order-flow.js';
 import { expectOrderFlowOutcome } from './expect-order-flow.js';
 
@@ -10,6 +11,11 @@ describe('order flow on embedded infrastructure', () => {
     try {
       const report = await runOrderFlow(infra);
       expectOrderFlowOutcome(report);
+      // Every effect recorded once per order, the duplicate delivery included.
+      const { entries } = infra.ledger as ReturnType<typeof createInMemoryLedger>;
+      const counts = countLedger(entries);
+      expect([...counts.keys()].sort()).toEqual(['order-1001', 'order-1002', 'order-1003']);
+      for (const steps of counts.values()) expect(steps).toEqual(ORDER_END_STATE);
       // The transport holds them, with the reason in headers.
       const transport = infra.transport as InMemoryTransport;
       for (const subscription of ['inventory', 'billing']) {

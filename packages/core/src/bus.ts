@@ -32,7 +32,13 @@ import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js';
 export interface BusOptions<TTransaction = never> {
   /** This service's (boundary's) name: the `source` of what it emits and the owner it checks. */
   readonly service: string;
-  readonly transport: Transport;
+  /**
+   * Where messages are published, sent and consumed. A writer that only emits with
+   * `{ transaction }` (into the outbox, published later by a relay) may leave it out; it then
+   * needs `outbox`, and `publish`/`send` without a transaction or `subscribe` throw a
+   * ConfigurationError.
+   */
+  readonly transport?: Transport;
   /** Where `publish`/`send` with a `transaction` write. */
   readonly outbox?: OutboxStore<TTransaction>;
   /** Offload large bodies to a payload store (and resolve references when consuming). */
@@ -128,10 +134,18 @@ export function createBus<TTransaction = never>(
     throw new ConfigurationError(
       'createBus needs a service name: it becomes the source of every message.',
     );
-  if (!transport)
+  if (!transport && !outbox)
     throw new ConfigurationError(
-      'createBus needs a transport, for example createInMemoryTransport().',
+      'createBus needs a transport, for example createInMemoryTransport(), or (for a writer that only emits with { transaction }) an outbox store.',
     );
+  // Without a transport every message goes to the outbox: name the system after it in spans.
+  const system = transport?.name ?? 'outbox';
+  const requireTransport = (what: string): Transport => {
+    if (transport) return transport;
+    throw new ConfigurationError(
+      `The bus of "${service}" has no transport, so it cannot ${what}: give it a transport, or write to the outbox with { transaction } and let a relay publish.`,
+    );
+  };
   const codecs = options.codecs ?? createCodecs();
   const retryPolicy = createRetryPolicy(options.retry);
   const publishSteps = [
@@ -152,11 +166,11 @@ export function createBus<TTransaction = never>(
   };
   // One function per kind: a handler's held-back messages are flushed in one call per kind.
   const publishNow = async (messages: readonly OutgoingMessage[]) => {
-    await transport.publish(messages);
+    await requireTransport('publish without a transaction').publish(messages);
     published(messages);
   };
   const sendNow = async (messages: readonly OutgoingMessage[]) => {
-    await transport.send(messages);
+    await requireTransport('send without a transaction').send(messages);
     published(messages);
   };
 
@@ -182,7 +196,8 @@ export function createBus<TTransaction = never>(
         `"${definition.type}" is owned by "${definition.owner}": only that service publishes it, "${service}" may subscribe to it.`,
       );
     }
-    if (kind === 'command' && !transport.capabilities.commands) {
+    // Without a transport the command goes to the outbox; the relay's transport decides.
+    if (kind === 'command' && transport && !transport.capabilities.commands) {
       throw new CapabilityError(
         `The ${transport.name} transport cannot give command "${definition.type}" a single owner: send commands over a queue transport such as @eda/rabbitmq.`,
       );
@@ -202,7 +217,7 @@ export function createBus<TTransaction = never>(
         : undefined);
     let message: OutgoingMessage = await prepareMessage(
       service,
-      transport.name,
+      system,
       codecs.default,
       definition,
       data,
@@ -232,6 +247,7 @@ export function createBus<TTransaction = never>(
   };
 
   const subscribeKind = async (
+    transport: Transport,
     kind: MessageKind,
     registrations: HandlerRegistration[],
     subscribeOptions: SubscribeHandlersOptions,
@@ -277,6 +293,7 @@ export function createBus<TTransaction = never>(
 
     async subscribe(subscribeOptions) {
       if (closed) throw new ClosedError(`Bus of "${service}"`);
+      const transport = requireTransport('subscribe');
       const { handlers } = subscribeOptions;
       if (!handlers?.length)
         throw new ConfigurationError(
@@ -310,8 +327,10 @@ export function createBus<TTransaction = never>(
       }
       const parts: Subscription[] = [];
       try {
-        if (events.length) parts.push(await subscribeKind('event', events, subscribeOptions));
-        if (commands.length) parts.push(await subscribeKind('command', commands, subscribeOptions));
+        if (events.length)
+          parts.push(await subscribeKind(transport, 'event', events, subscribeOptions));
+        if (commands.length)
+          parts.push(await subscribeKind(transport, 'command', commands, subscribeOptions));
       } catch (error) {
         await Promise.all(parts.map((p) => p.close()));
         throw error;

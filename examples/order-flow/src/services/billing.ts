@@ -3,17 +3,15 @@
 import { randomBytes } from 'node:crypto';
 import { createBus, on } from '@eda/core';
 import { InvoiceIssued, PaymentCompleted } from '../contracts.js';
-import type { Infrastructure } from '../infrastructure.js';
+import { type Infrastructure, serviceBusOptions } from '../infrastructure.js';
 
 export const INVOICE_BYTES = 3 * 1024 * 1024;
 
 export function createBillingService(infra: Infrastructure) {
   const bus = createBus({
-    service: 'billing',
-    transport: infra.transport,
-    idempotency: { store: infra.idempotency },
+    ...serviceBusOptions(infra, 'billing'),
+    ...infra.dedupe,
     claimCheck: { store: infra.payloads, thresholdBytes: 256 * 1024 },
-    observers: [infra.tracker.observe],
   });
   return {
     bus,
@@ -21,6 +19,11 @@ export function createBillingService(infra: Infrastructure) {
       bus.subscribe({
         handlers: [
           on(PaymentCompleted, async ({ data }) => {
+            await infra.ledger.record({
+              service: 'billing',
+              orderId: data.orderId,
+              effect: 'invoiced',
+            });
             const document = randomBytes(INVOICE_BYTES).toString('base64'); // stands in for a rendered PDF
             await bus.publish(
               InvoiceIssued,

@@ -2,19 +2,20 @@
 // shipping to ship. What it publishes inherits the payment's correlation id.
 import { createBus, on } from '@eda/core';
 import { PaymentCompleted, ShipOrder, StockReserved } from '../contracts.js';
-import type { Infrastructure } from '../infrastructure.js';
+import { type Infrastructure, serviceBusOptions } from '../infrastructure.js';
+
+/** What the warehouse holds when inventory starts (the demo's report shows what is left). */
+export const INITIAL_STOCK: Readonly<Record<string, number>> = { mug: 100, kettle: 10, spoon: 60 };
 
 export function createInventoryService(
   infra: Infrastructure,
-  initialStock: Record<string, number>,
+  initialStock: Readonly<Record<string, number>> = INITIAL_STOCK,
 ) {
   const stock = new Map(Object.entries(initialStock));
   const bus = createBus({
-    service: 'inventory',
-    transport: infra.transport,
-    idempotency: { store: infra.idempotency },
+    ...serviceBusOptions(infra, 'inventory'),
+    ...infra.dedupe,
     retry: { initialDelayMs: 20, maxDeliveries: 3 },
-    observers: [infra.tracker.observe],
   });
 
   return {
@@ -24,6 +25,11 @@ export function createInventoryService(
       bus.subscribe({
         handlers: [
           on(PaymentCompleted, async ({ data }) => {
+            await infra.ledger.record({
+              service: 'inventory',
+              orderId: data.orderId,
+              effect: 'reserved',
+            });
             for (const line of data.lines)
               stock.set(line.sku, (stock.get(line.sku) ?? 0) - line.quantity);
             await bus.publish(
@@ -31,7 +37,11 @@ export function createInventoryService(
               { orderId: data.orderId, lines: data.lines },
               { partitionKey: data.orderId },
             );
-            await bus.send(ShipOrder, { orderId: data.orderId, lines: data.lines });
+            await bus.send(
+              ShipOrder,
+              { orderId: data.orderId, lines: data.lines },
+              { subject: data.orderId },
+            );
           }),
         ],
       }),

@@ -1,17 +1,16 @@
 // Payments: records a payment and its PaymentCompleted event in one transaction (the outbox),
-// so the event exists if and only if the payment does.
+// so the event exists if and only if the payment does. It only writes to the outbox: a relay
+// (another process, or the same one in the embedded demo) publishes.
 import { createBus, type OutgoingMessage } from '@eda/core';
 import { type OrderLine, PaymentCompleted } from '../contracts.js';
-import type { Infrastructure } from '../infrastructure.js';
+import { type Infrastructure, serviceBusOptions } from '../infrastructure.js';
 
 export function createPaymentsService(infra: Infrastructure) {
   /** What this service wrote to the outbox, as it went to the wire (the demo replays one). */
   const written: OutgoingMessage[] = [];
   const bus = createBus<unknown>({
-    service: 'payments',
-    transport: infra.transport,
+    ...serviceBusOptions(infra, 'payments'),
     outbox: infra.outbox,
-    observers: [infra.tracker.observe],
     publishMiddleware: [
       async (message) => {
         written.push(message);
@@ -19,14 +18,13 @@ export function createPaymentsService(infra: Infrastructure) {
       },
     ],
   });
-  const payments = new Map<string, number>(); // this service's own state (a table in real life)
 
   return {
     bus,
     written,
     async completePayment(orderId: string, amountCents: number, lines: OrderLine[]) {
       await infra.transaction(async (transaction) => {
-        payments.set(orderId, amountCents);
+        await infra.ledger.record({ service: 'payments', orderId, effect: 'paid' }, transaction);
         await bus.publish(
           PaymentCompleted,
           { orderId, amountCents, lines },

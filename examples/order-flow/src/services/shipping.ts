@@ -1,15 +1,10 @@
 // Shipping: the one owner of the ShipOrder command.
 import { createBus, on } from '@eda/core';
 import { OrderShipped, ShipOrder } from '../contracts.js';
-import type { Infrastructure } from '../infrastructure.js';
+import { type Infrastructure, serviceBusOptions } from '../infrastructure.js';
 
 export function createShippingService(infra: Infrastructure) {
-  const bus = createBus({
-    service: 'shipping',
-    transport: infra.transport,
-    idempotency: { store: infra.idempotency },
-    observers: [infra.tracker.observe],
-  });
+  const bus = createBus({ ...serviceBusOptions(infra, 'shipping'), ...infra.dedupe });
   let nextTracking = 1;
   return {
     bus,
@@ -17,6 +12,11 @@ export function createShippingService(infra: Infrastructure) {
       bus.subscribe({
         handlers: [
           on(ShipOrder, async ({ data }) => {
+            await infra.ledger.record({
+              service: 'shipping',
+              orderId: data.orderId,
+              effect: 'shipped',
+            });
             const trackingNumber = `TRK-${String(nextTracking++).padStart(6, '0')}`;
             await bus.publish(
               OrderShipped,

@@ -1,0 +1,76 @@
+// One service of the order flow as its own process: `service-process.ts <service>`, on the real
+// services, in the namespace of EDA_ORDER_FLOW_NAMESPACE. The process set (process-set.ts)
+// starts these; each can also be started by hand. It stops cleanly on SIGTERM or SIGINT, and
+// when its standard input ends (the supervisor went away), so no process outlives its set.
+import { createInterface } from 'node:readline';
+import { describeError } from '@eda/core';
+import { createRealInfrastructure } from '../real-infrastructure.js';
+import { progressPrinter } from './progress.js';
+import { isServiceName, runService, SERVICE_NAMES } from './services.js';
+import { untilAvailable } from './until-available.js';
+
+const service = process.argv[2];
+if (!isServiceName(service)) {
+  console.error(
+    `Usage: service-process.ts <service>, where <service> is one of ${SERVICE_NAMES.join(', ')} (got ${JSON.stringify(service)}).`,
+  );
+  process.exit(2);
+}
+const namespace = process.env.EDA_ORDER_FLOW_NAMESPACE || 'order-flow';
+const say = (line: string) => void process.stdout.write(`${line}\n`);
+const shutdown = new AbortController();
+const stdin = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+// Taken now: the iterator queues the lines that arrive while the process still connects (an
+// order piped in at once), where a reader created later would miss them.
+const orderLines = stdin[Symbol.asyncIterator]();
+
+const infra = await createRealInfrastructure({
+  namespace,
+  // Each effect commits with its inbox row: a consumer killed at any point applies it once.
+  dedupe: 'inbox',
+  // Payments only writes to the outbox: no broker connection at all.
+  transport: service !== 'payments',
+  // The set (or your migrations) created the tables once, before the processes started.
+  prepareSchema: false,
+  observers: [progressPrinter(say)],
+  // The adapters reconnect by themselves; say so, so a process riding out an outage shows it.
+  onError: (error) =>
+    say(`connection trouble, handled by the adapter: ${describeError(error).message}`),
+});
+
+let running: ReturnType<typeof runService> | undefined;
+let stopping: Promise<void> | undefined;
+function stop(why: string): Promise<void> {
+  // Assigned before the body runs: the body closes stdin, whose 'close' calls stop() again.
+  stopping ??= Promise.resolve().then(async () => {
+    say(`stopping (${why})`);
+    shutdown.abort();
+    stdin.close(); // ends payments' order feed: the orders already read are paid first
+    // A stop that hangs (a broker gone for good) must not keep the process forever.
+    setTimeout(() => process.exit(1), 15_000).unref();
+    await running?.stop();
+    await infra.close();
+    process.exit(0);
+  });
+  return stopping;
+}
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop(signal));
+// The end of stdin stops a service; payments first pays every order its feed gave (see below).
+if (service !== 'payments') stdin.on('close', () => void stop('standard input closed'));
+
+try {
+  await untilAvailable('PostgreSQL', () => infra.pool.query('select 1'), {
+    log: say,
+    signal: shutdown.signal,
+  });
+  running = runService(service, infra, {
+    say,
+    signal: shutdown.signal,
+    orders: { [Symbol.asyncIterator]: () => orderLines },
+  });
+  void running.finished?.then(() => stop('its order feed ended'));
+  await running.started;
+  say('@ready');
+} catch (error) {
+  if (!shutdown.signal.aborted) throw error;
+}

@@ -1,0 +1,141 @@
+// What each process of the order flow runs: the same service code as the embedded demo, started
+// on the infrastructure it was given. Consumers and the relay may run as several instances.
+import { createOutboxRelay, describeError } from '@eda/core';
+import {
+  InvoiceIssued,
+  type OrderLine,
+  OrderShipped,
+  PaymentCompleted,
+  ShipOrder,
+} from '../contracts.js';
+import type { Infrastructure } from '../infrastructure.js';
+import { createBillingService } from '../services/billing.js';
+import { createInventoryService } from '../services/inventory.js';
+import { createNotificationsService } from '../services/notifications.js';
+import { createPaymentsService } from '../services/payments.js';
+import { createShippingService } from '../services/shipping.js';
+import type { ConsumerSpec } from '../system-idle.js';
+import { untilAvailable } from './until-available.js';
+
+export const SERVICE_NAMES = [
+  'payments',
+  'relay',
+  'inventory',
+  'shipping',
+  'billing',
+  'notifications',
+] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+/** Payments takes the orders on its standard input, so exactly one runs; the others scale. */
+export const SCALABLE: readonly ServiceName[] = SERVICE_NAMES.filter((s) => s !== 'payments');
+
+export const isServiceName = (name: unknown): name is ServiceName =>
+  SERVICE_NAMES.includes(name as ServiceName);
+
+/** Who consumes what in the order flow (each service subscribes under its own name). */
+export const ORDER_FLOW_CONSUMERS: readonly ConsumerSpec[] = [
+  { name: 'inventory', kind: 'event', types: [PaymentCompleted.type] },
+  { name: 'billing', kind: 'event', types: [PaymentCompleted.type] },
+  { name: 'shipping', kind: 'command', types: [ShipOrder.type] },
+  { name: 'notifications', kind: 'event', types: [OrderShipped.type, InvoiceIssued.type] },
+];
+
+/** An order as payments reads it, one JSON object per line. */
+export interface OrderRequest {
+  readonly orderId: string;
+  readonly amountCents: number;
+  readonly lines: OrderLine[];
+}
+
+export interface ServiceIo {
+  /** Writes one line to the supervisor (progress, waits, and the `@paid <orderId>` replies). */
+  readonly say: (line: string) => void;
+  /** Aborts start-up waits when the process is asked to stop. */
+  readonly signal: AbortSignal;
+  /** The order lines payments reads (its standard input). */
+  readonly orders: AsyncIterable<string>;
+}
+
+export interface RunningService {
+  /** Resolves once the service is running (connected where it consumes). */
+  readonly started: Promise<void>;
+  /** Resolves when the service has no more work of its own: payments, once its order feed ended. */
+  readonly finished?: Promise<void>;
+  /** Stops taking work, finishes what is in flight. */
+  stop(): Promise<void>;
+}
+
+function runPayments(infra: Infrastructure, io: ServiceIo): RunningService {
+  const payments = createPaymentsService(infra);
+  const placing = (async () => {
+    for await (const line of io.orders) {
+      if (!line.trim()) continue;
+      let order: OrderRequest;
+      try {
+        order = JSON.parse(line) as OrderRequest;
+      } catch (error) {
+        io.say(`refused an order line that is not JSON (${describeError(error).message}): ${line}`);
+        continue;
+      }
+      await untilAvailable(
+        'PostgreSQL to record the payment',
+        () => payments.completePayment(order.orderId, order.amountCents, order.lines),
+        { log: io.say, signal: io.signal },
+      );
+      io.say(`@paid ${order.orderId}`);
+    }
+  })();
+  // Ends when the feed ends (every queued order paid first), or at a stop during a wait for
+  // PostgreSQL (that payment was not written, and was not confirmed with @paid).
+  const finished = placing.catch(() => undefined);
+  return { started: Promise.resolve(), finished, stop: () => finished };
+}
+
+function runRelay(infra: Infrastructure, io: ServiceIo): RunningService {
+  if (!infra.transport) throw new Error('The relay needs a transport.');
+  const relay = createOutboxRelay({
+    store: infra.outbox,
+    transport: infra.transport,
+    // The relay backs off and retries by itself; say why, so a waiting relay is visible.
+    onError: (error) => io.say(`relay: ${describeError(error).message}`),
+  });
+  relay.start();
+  return { started: Promise.resolve(), stop: () => relay.stop() };
+}
+
+function runConsumer(
+  service: Exclude<ServiceName, 'payments' | 'relay'>,
+  infra: Infrastructure,
+  io: ServiceIo,
+): RunningService {
+  const create = {
+    inventory: createInventoryService,
+    shipping: createShippingService,
+    billing: createBillingService,
+    notifications: createNotificationsService,
+  }[service];
+  const { bus, start } = create(infra);
+  const started = untilAvailable('the brokers (Kafka, RabbitMQ)', start, {
+    log: io.say,
+    signal: io.signal,
+  }).then(() => undefined);
+  return {
+    started,
+    async stop() {
+      await started.catch(() => undefined);
+      await bus.close();
+    },
+  };
+}
+
+/** Starts `service` on `infra`. */
+export function runService(
+  service: ServiceName,
+  infra: Infrastructure,
+  io: ServiceIo,
+): RunningService {
+  if (service === 'payments') return runPayments(infra, io);
+  if (service === 'relay') return runRelay(infra, io);
+  return runConsumer(service, infra, io);
+}
