@@ -1,6 +1,7 @@
 // CloudEvents binary content mode: attributes travel as prefixed transport headers, the data is
 // the message body. Adapters call these so none of them re-invents the mapping.
 import { attributesToStrings, type EnvelopeAttributes } from './envelope.js';
+import { setOwn } from './own-property.js';
 
 /** How a transport names attribute headers. */
 export interface BinaryModeOptions {
@@ -48,7 +49,7 @@ export function fromBinaryHeaders(
     // lower-casing is only paid for names written in another case.
     if (name.startsWith(prefix) || name.slice(0, prefix.length).toLowerCase() === lowerPrefix) {
       const attribute = name.slice(prefix.length);
-      attributes[/[A-Z]/.test(attribute) ? attribute.toLowerCase() : attribute] = value;
+      setOwn(attributes, /[A-Z]/.test(attribute) ? attribute.toLowerCase() : attribute, value);
     } else if (
       contentTypeHeader &&
       name.length === contentTypeHeader.length &&

@@ -149,6 +149,7 @@ export {
   type OutboxRelay,
   type OutboxRelayOptions,
 } from './outbox/outbox-relay.js';
+export { setOwn } from './own-property.js';
 export {
   type ClaimCheckOptions,
   claimCheckOffload,

@@ -2,6 +2,7 @@
 // data, is the message body. A structured delivery is turned into its binary-mode form
 // (attribute strings and data bytes) so that one path checks and decodes every message.
 import { DecodeError } from './errors.js';
+import { setOwn } from './own-property.js';
 
 /** The media type of one event in the JSON event format. */
 export const STRUCTURED_JSON_TYPE = 'application/cloudevents+json';
@@ -66,9 +67,9 @@ function attributeStrings(event: Record<string, unknown>): Record<string, string
   const attributes: Record<string, string> = {};
   for (const [name, value] of Object.entries(event)) {
     if (name === 'data' || name === 'data_base64' || value === null) continue;
-    if (typeof value === 'string') attributes[name] = value;
+    if (typeof value === 'string') setOwn(attributes, name, value);
     else if (typeof value === 'number' || typeof value === 'boolean')
-      attributes[name] = String(value);
+      setOwn(attributes, name, String(value));
     else
       throw new DecodeError(
         `Structured CloudEvent attribute "${name}" is ${Array.isArray(value) ? 'an array' : `an ${typeof value}`}: attribute values are strings, numbers or booleans.`,

@@ -1,6 +1,6 @@
 // The CloudEvents Kafka binding in binary mode: attributes as `ce_` headers, the content type in
 // `content-type`, the data as the record value and `partitionkey` as the record key.
-import { fromBinaryHeaders, type OutgoingMessage, toBinaryHeaders } from '@eda/core';
+import { fromBinaryHeaders, type OutgoingMessage, setOwn, toBinaryHeaders } from '@eda/core';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 
 export const BINARY_MODE = { prefix: 'ce_', contentTypeHeader: 'content-type' } as const;
@@ -24,7 +24,7 @@ export function headerStrings(headers: IHeaders | undefined): {
 } {
   const out: Record<string, string> = {};
   const bytes = visitHeaders(headers, (name, value) => {
-    out[name] = typeof value === 'string' ? value : value.toString('utf8');
+    setOwn(out, name, typeof value === 'string' ? value : value.toString('utf8'));
   });
   return { headers: out, bytes };
 }
@@ -40,21 +40,30 @@ function visitHeaders(
   let bytes = 0;
   if (!headers) return bytes;
   for (const name in headers) {
-    const raw = headers[name];
-    if (raw === undefined) continue;
-    bytes += name.length;
-    let value: Buffer | string | undefined;
-    if (Array.isArray(raw)) {
-      for (const item of raw) bytes += item.length;
-      value = raw[raw.length - 1];
-    } else {
-      value = raw;
-      bytes += raw.length;
-    }
+    const values = receivedValues(headers[name]);
+    const value = values[values.length - 1];
     if (value === undefined) continue;
+    bytes += name.length;
+    for (const item of values) bytes += item.length;
     visit(name, value);
   }
   return bytes;
+}
+
+/**
+ * The values a received record carries under one header name. kafkajs groups repeated names
+ * by testing `headers[name] === undefined` on a plain object, so a header named like an
+ * inherited member (`constructor`, `toString`, `__proto__`) comes back as an array that starts
+ * with that member (a function, or Object.prototype): only Buffers and strings are the record's.
+ */
+export function receivedValues(raw: IHeaders[string]): (Buffer | string)[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) return isHeaderValue(raw) ? [raw] : [];
+  return raw.filter(isHeaderValue);
+}
+
+function isHeaderValue(value: unknown): value is Buffer | string {
+  return typeof value === 'string' || Buffer.isBuffer(value);
 }
 
 /** What the consume path knows about one header name. */
@@ -126,7 +135,11 @@ export function readRecordHeaders(headers: IHeaders | undefined): RecordHeaders 
   const bytes = visitHeaders(headers, (name, value) => {
     const known = headerNameOf(name);
     if (known.attribute !== null)
-      attributes[known.attribute] = typeof value === 'string' ? value : decodeValue(known, value);
+      setOwn(
+        attributes,
+        known.attribute,
+        typeof value === 'string' ? value : decodeValue(known, value),
+      );
   });
   return { attributes, bytes };
 }

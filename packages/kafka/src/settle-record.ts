@@ -11,6 +11,7 @@ import {
   type Disposition,
   deadLetterHeaders,
   describeError,
+  setOwn,
 } from '@eda/core';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { BatchStop } from './batch-stop.js';
@@ -18,6 +19,7 @@ import {
   bodyOf,
   headerStrings,
   readRecordHeaders,
+  receivedValues,
   withKeyAsPartitionKey,
 } from './record-mapping.js';
 import { forgetRetryDue, retryDueAt } from './retry-due.js';
@@ -29,10 +31,14 @@ import { refusalOf } from './write-refusal.js';
 /** Header added to a dead letter whose value was left out because it was too large. */
 export const BODY_DROPPED_HEADER = 'x-eda-body-dropped-bytes';
 
+/** The record's own headers minus the transport's, ready to be written again. */
 function userHeaders(headers: IHeaders | undefined): IHeaders {
   const out: IHeaders = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (!INTERNAL_HEADER_NAMES.has(name.toLowerCase())) out[name] = value;
+  for (const [name, raw] of Object.entries(headers ?? {})) {
+    if (INTERNAL_HEADER_NAMES.has(name.toLowerCase())) continue;
+    // What kafkajs adds under inherited names (see receivedValues) cannot be written back.
+    const values = receivedValues(raw);
+    if (values.length > 0) setOwn(out, name, values.length === 1 ? values[0] : values);
   }
   return out;
 }

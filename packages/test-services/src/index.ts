@@ -1,3 +1,16 @@
+export {
+  type BadInput,
+  badBatch,
+  badInput,
+  type ClaimCheckTarget,
+  FRESH_ID,
+  FUZZ_TYPE,
+  fc,
+  forgedReference,
+  goodAttributes,
+  PROTOTYPE_KEYS,
+  type WireInput,
+} from './bad-input.js';
 export { type Cleanable, cleanupServices, registerCleanup } from './cleanup.js';
 export {
   defaultEnv,
@@ -24,6 +37,15 @@ export {
   stopS3,
   terminatePostgresBackends,
 } from './faults.js';
+export {
+  CASE_HEADER,
+  claimCheckFor,
+  type FuzzDeliveryPathOptions,
+  type FuzzReport,
+  type FuzzWire,
+  fuzzDeliveryPath,
+  latencySummary,
+} from './fuzz-delivery-path.js';
 export {
   createKafka,
   type KafkaTopic,
