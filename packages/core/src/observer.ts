@@ -20,6 +20,8 @@ export type BusEvent =
       readonly message: Envelope;
       readonly outcome: ConsumeOutcome;
       readonly attempt: number;
+      /** When processing of this try began (epoch ms): what the handler emitted comes after it. */
+      readonly startedAt: number;
     }
   | {
       readonly kind: 'retry';

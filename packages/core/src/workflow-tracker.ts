@@ -5,6 +5,7 @@ import type { BusEvent } from './observer.js';
 
 /** One thing that happened in a flow. */
 export interface WorkflowStep {
+  /** When the step began (epoch ms): a handled message's is when its handling began. */
   readonly at: number;
   readonly service: string;
   readonly action:
@@ -63,7 +64,11 @@ export function createWorkflowTracker(
     if (!flows.has(correlationId) && flows.size >= maxFlows)
       flows.delete(flows.keys().next().value!);
     const steps = getOrCreate(flows, correlationId, () => []);
-    steps.push(step);
+    // In the order the steps began: a handled message is reported when its handler ends, after
+    // what it published, so it goes in before the later-begun steps (usually one or two back).
+    let index = steps.length;
+    while (index > 0 && steps[index - 1]!.at > step.at) index -= 1;
+    steps.splice(index, 0, step);
   };
 
   const observe = (event: BusEvent) => {
@@ -88,7 +93,12 @@ export function createWorkflowTracker(
               : event.outcome === 'stale'
                 ? 'stale-skipped'
                 : 'ignored';
-        record(message.correlationid, { ...base, action, detail: event.subscription });
+        record(message.correlationid, {
+          ...base,
+          at: event.startedAt,
+          action,
+          detail: event.subscription,
+        });
         break;
       }
       case 'retry':

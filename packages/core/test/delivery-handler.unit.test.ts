@@ -32,6 +32,7 @@ describe('delivery handler', () => {
         message: expect.objectContaining({ id: 'm-1', type: 'tick', data: { n: 5 } }),
         outcome: 'handled',
         attempt: 2,
+        startedAt: expect.any(Number),
       },
     ]);
   });

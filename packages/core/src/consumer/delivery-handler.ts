@@ -117,6 +117,7 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
       context.envelope = decoded;
       context.registration = undefined;
       context.outcome = undefined;
+      const startedAt = Date.now();
       try {
         await processMessage(context);
         notifyAll(observers, {
@@ -126,6 +127,7 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
           message: context.envelope,
           outcome: context.outcome ?? 'handled',
           attempt: delivery.attempt,
+          startedAt,
         });
         return { type: 'ack' };
       } catch (error) {
