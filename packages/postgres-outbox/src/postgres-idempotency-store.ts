@@ -34,6 +34,8 @@ export interface PostgresIdempotencyStoreOptions extends IdempotencyTableOptions
 export interface PostgresIdempotencyStore extends IdempotencyStore {
   /** `"schema"."table"` of the store. */
   readonly table: string;
+  /** Claims several keys (without a version); results in input order, as `claim` per key. */
+  claimMany(keys: readonly string[], options: { readonly leaseMs: number }): Promise<ClaimResult[]>;
   /** Deletes up to `limit` keys whose retention or lease has ended; returns how many. */
   purge(options: { readonly limit: number }): Promise<number>;
 }

@@ -212,7 +212,7 @@ export function createS3PayloadStore(options: S3PayloadStoreOptions): S3PayloadS
   };
 
   const store: S3PayloadStore = {
-    capabilities: { streaming: true, persistent: true },
+    capabilities: { persistent: true },
     bucket,
     prefix,
 

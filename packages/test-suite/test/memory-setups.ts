@@ -131,7 +131,7 @@ export function memoryPayloadSetup(
   wrap: (store: InMemoryPayloadStore) => PayloadStore = (store) => store,
 ): PayloadContractSetup {
   return {
-    capabilities: { streaming: false, persistent: false },
+    capabilities: { persistent: false },
     idleMs: MEMORY_IDLE_MS,
     async createEnvironment() {
       const inner = createInMemoryPayloadStore({

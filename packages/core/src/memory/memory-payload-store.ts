@@ -55,7 +55,7 @@ export function createInMemoryPayloadStore(
     throw new ConfigurationError(`Payload store prefix "${prefix}" must end with "/".`);
   const objects = new Map<string, Uint8Array>();
   return {
-    capabilities: { streaming: false, persistent: false },
+    capabilities: { persistent: false },
     objects,
     async put(data, { contentType }) {
       const bytes = new Uint8Array(await collect(data)); // a private copy: callers may reuse their buffer

@@ -237,39 +237,6 @@ export const versionRaceCase: IdempotencyCase = {
   },
 };
 
-/** claimMany answers per key, in input order, with one winner per key across parallel callers. */
-export const claimManyCase: IdempotencyCase = {
-  name: 'claimMany: results per key in input order, and exactly one winner per key across parallel callers',
-  requires: [],
-  async run(context) {
-    const { store } = context;
-    const done = context.name('done');
-    const held = context.name('held');
-    const free = [context.name('free-a'), context.name('free-b')];
-    const doneToken = tokenOf(await store.claim(done, { leaseMs: LEASE }), 'set-up claim');
-    await store.complete(done, doneToken, { retentionMs: RETENTION });
-    tokenOf(await store.claim(held, { leaseMs: LEASE }), 'set-up claim');
-    const results = await store.claimMany([free[0]!, done, held, free[1]!], { leaseMs: LEASE });
-    expect(
-      results.map((r) => r.status),
-      'statuses in input order',
-    ).toEqual(['claimed', 'done', 'in-progress', 'claimed']);
-    const keys = Array.from({ length: 5 }, (_, i) => context.name(`batch-${i}`));
-    const batches = await Promise.all(
-      Array.from({ length: 10 }, (_, caller) =>
-        store.claimMany(caller % 2 ? [...keys].reverse() : keys, { leaseMs: LEASE }),
-      ),
-    );
-    for (const key of keys) {
-      const winners = batches.filter((batch, caller) => {
-        const order = caller % 2 ? [...keys].reverse() : keys;
-        return batch[order.indexOf(key)]?.status === 'claimed';
-      });
-      expect(winners, `winners of ${key}`).toHaveLength(1);
-    }
-  },
-};
-
 /** A completed claim survives a restart of the client. */
 export const restartCase: IdempotencyCase = {
   name: 'restart: completed and in-progress claims survive a restart of the client',
