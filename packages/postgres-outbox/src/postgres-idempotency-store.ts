@@ -3,12 +3,8 @@
 // writes, use the inbox middleware instead; this store suits handlers whose side effects are
 // elsewhere but whose team already runs PostgreSQL.
 import { randomUUID } from 'node:crypto';
-import {
-  type ClaimOptions,
-  type ClaimResult,
-  ConfigurationError,
-  type IdempotencyStore,
-} from '@eda/core';
+import { ConfigurationError, type IdempotencyStore } from '@eda/core';
+import type { ClaimOptions, ClaimResult } from '@eda/core/adapter';
 import {
   IDEMPOTENCY_ADAPTER,
   type IdempotencyTableOptions,

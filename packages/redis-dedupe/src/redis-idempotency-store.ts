@@ -1,13 +1,8 @@
 // The Redis idempotency store: core's IdempotencyStore contract over an ioredis client, with
 // atomic Lua scripts, leases, retention, a version guard and claims coalesced per consumer.
 import { randomUUID } from 'node:crypto';
-import {
-  type ClaimOptions,
-  type ClaimResult,
-  ConfigurationError,
-  type IdempotencyCapabilities,
-  type IdempotencyStore,
-} from '@eda/core';
+import { ConfigurationError, type IdempotencyStore } from '@eda/core';
+import type { ClaimOptions, ClaimResult, IdempotencyCapabilities } from '@eda/core/adapter';
 import { createCoalescer } from './coalescer.js';
 import { CLAIM_SCRIPT, COMPLETE_SCRIPT, RELEASE_SCRIPT } from './lua-scripts.js';
 import { toRedisKey } from './redis-key.js';

@@ -6,17 +6,16 @@ import {
   createInMemoryOutboxStore,
   createInMemoryPayloadStore,
   createInMemoryTransport,
-  fromBinaryHeaders,
   type IdempotencyStore,
   type InMemoryOutboxStore,
   type InMemoryPayloadStore,
   type InMemoryTransaction,
   type InMemoryTransport,
-  inMemoryCapabilities,
   type OutboxStore,
   type PayloadStore,
   type Transport,
 } from '@eda/core';
+import { fromBinaryHeaders, inMemoryCapabilities } from '@eda/core/adapter';
 import type {
   IdempotencyContractSetup,
   OutboxContractSetup,

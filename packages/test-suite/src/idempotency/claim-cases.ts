@@ -1,6 +1,7 @@
 // Idempotency cases on the store itself: exclusive claims, completion, release, leases,
 // retention, the version guard and batched claims.
-import { type ClaimResult, type IdempotencyStore, abortableSleep as pause } from '@eda/core';
+import type { IdempotencyStore } from '@eda/core';
+import { type ClaimResult, abortableSleep as pause } from '@eda/core/adapter';
 import { expect } from 'vitest';
 import { waitFor } from '../wait-for.js';
 import { expectInProgress } from './expect-in-progress.js';
