@@ -17,6 +17,10 @@ export interface InMemoryIdempotencyStore extends IdempotencyStore {
   size(): number;
 }
 
+/**
+ * Creates an idempotency store in this process's memory: leases, retention and the version
+ * guard as the contract says, but not persistent and not shared between processes.
+ */
 export function createInMemoryIdempotencyStore(
   options: { now?: () => number } = {},
 ): InMemoryIdempotencyStore {
