@@ -118,6 +118,11 @@ export interface Bus<TTransaction = never> {
   close(): Promise<void>;
 }
 
+/**
+ * Creates a service's bus: `publish` events it owns, `send` commands, `subscribe` handlers.
+ * The bus does not own the transport (close the transport yourself after `bus.close()`).
+ * @throws ConfigurationError without a `service` name or a `transport`.
+ */
 export function createBus<TTransaction = never>(
   options: BusOptions<TTransaction>,
 ): Bus<TTransaction> {

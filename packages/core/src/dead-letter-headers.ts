@@ -2,6 +2,7 @@
 // suites read the reason the same way on any broker.
 import type { DeadLetterReason, DeliveryOrigin } from './contracts/transport.js';
 
+/** Names of the headers that carry a dead letter's reason (`x-eda-error-code` and the rest). */
 export const DEAD_LETTER_HEADERS = {
   code: 'x-eda-error-code',
   errorType: 'x-eda-error-type',

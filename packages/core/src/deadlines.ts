@@ -28,6 +28,7 @@ export interface Deadlines {
   watch(deadline: Deadline): void;
 }
 
+/** Creates a FIFO of deadlines `timeoutMs` after their start, served by a single timer. */
 export function createDeadlines(timeoutMs: number): Deadlines {
   const queue = new Fifo<Deadline>();
   let timer: NodeJS.Timeout | undefined;

@@ -2,6 +2,7 @@
 // two copies of @eda/core are installed side by side (instanceof would not).
 const marker = Symbol.for('@eda/core.error');
 
+/** Options of an `EdaError` (and of every subclass). */
 export interface EdaErrorOptions {
   /** The underlying error, kept for logs and for `error.cause` chains. */
   cause?: unknown;
@@ -13,7 +14,7 @@ export interface EdaErrorOptions {
   retryable?: boolean;
 }
 
-/** Base class of every error thrown by @eda packages. */
+/** Base class of every error thrown by `@eda` packages. */
 export class EdaError extends Error {
   /** A stable, machine-readable code such as `EDA_DECODE`. Dead-letter headers carry it. */
   readonly code: string;
@@ -28,7 +29,7 @@ export class EdaError extends Error {
     Object.defineProperty(this, marker, { value: true });
   }
 
-  /** True for any @eda error, from this copy of the package or another. */
+  /** True for any `@eda` error, from this copy of the package or another. */
   static isInstance(value: unknown): value is EdaError {
     return typeof value === 'object' && value !== null && marker in value;
   }

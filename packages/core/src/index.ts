@@ -1,5 +1,10 @@
-export { sleep as abortableSleep } from './abortable-wait.js';
-export { type BinaryModeOptions, fromBinaryHeaders, toBinaryHeaders } from './binary-mode.js';
+/**
+ * The user API of `@eda/core`: what an application calls to define, publish, send and handle
+ * messages, the contracts it passes around, the errors it may catch, and the in-memory
+ * implementations. What only an adapter needs to implement a contract is in
+ * `@eda/core/adapter`.
+ * @module @eda/core
+ */
 export {
   type Bus,
   type BusOptions,
@@ -14,7 +19,6 @@ export type {
   ConsumeMiddleware,
   ConsumeOutcome,
 } from './consumer/consume-context.js';
-export { createDeliveryHandler, type DeliveryHandlerOptions } from './consumer/delivery-handler.js';
 export {
   type DedupeMode,
   type HandlerContext,
@@ -24,60 +28,25 @@ export {
   on,
   type ReceivedMessage,
 } from './consumer/handler-registration.js';
-export { dedupeKey, type IdempotencyOptions } from './consumer/idempotency-step.js';
+export type { IdempotencyOptions } from './consumer/idempotency-step.js';
 export { UnhandledMessageError, type UnhandledPolicy } from './consumer/route-step.js';
-export type {
-  ClaimOptions,
-  ClaimResult,
-  IdempotencyCapabilities,
-  IdempotencyStore,
-} from './contracts/idempotency-store.js';
-export type {
-  OutboxCapabilities,
-  OutboxClaimOptions,
-  OutboxFailOptions,
-  OutboxRecord,
-  OutboxStore,
-} from './contracts/outbox-store.js';
-export type {
-  GetPayloadOptions,
-  PayloadStore,
-  PayloadStoreCapabilities,
-} from './contracts/payload-store.js';
+export type { IdempotencyStore } from './contracts/idempotency-store.js';
+export type { OutboxStore } from './contracts/outbox-store.js';
+export type { PayloadStore } from './contracts/payload-store.js';
 export type {
   DeadLetterReason,
-  Delivery,
-  DeliveryHandler,
   DeliveryOrigin,
-  Disposition,
   OutgoingMessage,
-  SubscribeOptions,
   Subscription,
   Transport,
-  TransportCapabilities,
 } from './contracts/transport.js';
-export { assertKeyInside, type DataRef, formatDataRef, parseDataRef } from './data-ref.js';
+export { type DataRef, formatDataRef, parseDataRef } from './data-ref.js';
+export { readDeadLetterReason } from './dead-letter-headers.js';
 export {
-  DEAD_LETTER_HEADERS,
-  deadLetterHeaders,
-  readDeadLetterReason,
-} from './dead-letter-headers.js';
-export {
-  createDeadlines,
-  createTimeLimit,
-  type Deadline,
-  type Deadlines,
-} from './deadlines.js';
-export {
-  attributesOf,
-  attributesToStrings,
-  ENVELOPE_ATTRIBUTE_NAMES,
   type Envelope,
   type EnvelopeAttributes,
-  isEntityVersion,
   MAX_ENTITY_VERSION,
   type MessageKind,
-  parseAttributes,
 } from './envelope.js';
 export {
   CapabilityError,
@@ -86,7 +55,6 @@ export {
   DecodeError,
   describeError,
   EdaError,
-  type EdaErrorOptions,
   InProgressError,
   OwnershipError,
   PayloadError,
@@ -94,8 +62,6 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors.js';
-export { handlerEmitId } from './handler-emit-id.js';
-export { uuidv7 } from './ids.js';
 export {
   createInMemoryBroker,
   type InMemoryBroker,
@@ -116,20 +82,12 @@ export {
   createInMemoryPayloadStore,
   type InMemoryPayloadStore,
   type InMemoryPayloadStoreOptions,
-  verifyPayload,
 } from './memory/memory-payload-store.js';
 export {
   createInMemoryTransport,
   type InMemoryTransport,
   type InMemoryTransportOptions,
-  inMemoryCapabilities,
 } from './memory/memory-transport.js';
-export {
-  currentMessageContext,
-  type HeldMessage,
-  type MessageContext,
-  type OutgoingBuffer,
-} from './message-context.js';
 export {
   type CommandDefinition,
   type DefinitionOptions,
@@ -140,30 +98,16 @@ export {
   type MessageDefinition,
   type OutputOf,
   type Upcaster,
-  validateData,
-  versionOfDataschema,
 } from './message-definition.js';
-export { type BusEvent, type BusObserver, notifyAll } from './observer.js';
+export type { BusEvent, BusObserver } from './observer.js';
 export {
   createOutboxRelay,
   type OutboxRelay,
   type OutboxRelayOptions,
 } from './outbox/outbox-relay.js';
-export { setOwn } from './own-property.js';
-export {
-  type ClaimCheckOptions,
-  claimCheckOffload,
-  type PublishMiddleware,
-} from './publisher/claim-check-offload.js';
+export type { ClaimCheckOptions, PublishMiddleware } from './publisher/claim-check-offload.js';
 export { EncodeError, type MessageOptions } from './publisher/prepare-message.js';
-export {
-  createRetryPolicy,
-  deferredDelay,
-  dispositionForFailure,
-  type RetryPolicy,
-  type RetryPolicyOptions,
-} from './retry-policy.js';
-export { childTraceparent, newTraceparent, traceIdOf } from './trace-context.js';
+export type { RetryPolicyOptions } from './retry-policy.js';
 export {
   createWorkflowTracker,
   type StuckWorkflow,

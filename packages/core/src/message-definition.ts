@@ -36,11 +36,13 @@ export interface MessageDefinition<
   readonly '~output'?: TOutput;
 }
 
+/** A definition made by `defineEvent`: published to a topic, for zero or more subscribers. */
 export type EventDefinition<TInput = unknown, TOutput = TInput> = MessageDefinition<
   'event',
   TInput,
   TOutput
 >;
+/** A definition made by `defineCommand`: sent to the one queue its owner handles. */
 export type CommandDefinition<TInput = unknown, TOutput = TInput> = MessageDefinition<
   'command',
   TInput,

@@ -19,7 +19,7 @@ export interface RetryPolicyOptions {
   readonly maxDelayMs?: number;
   /** Fraction of each delay that is randomized (0 to 1), so retries of a burst spread out. @default 0.2 */
   readonly jitter?: number;
-  /** Decides whether an error may succeed on retry. @default non-@eda errors and @eda errors marked retryable */
+  /** Decides whether an error may succeed on retry. @default errors not from `@eda`, and `@eda` errors marked retryable */
   readonly isRetryable?: (error: unknown) => boolean;
 }
 
@@ -29,6 +29,7 @@ export interface RetryPolicy {
   readonly maxDeliveries: number;
   /** The delay before delivery `attempt + 1`. */
   delayAfter(attempt: number): number;
+  /** Whether a failure with this error may succeed on a later attempt. */
   isRetryable(error: unknown): boolean;
 }
 

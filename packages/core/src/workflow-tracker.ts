@@ -41,6 +41,7 @@ export interface StuckWorkflow {
   readonly missing: readonly string[];
 }
 
+/** Follows flows by correlation id; made by `createWorkflowTracker`. */
 export interface WorkflowTracker {
   /** The observer to pass to `createBus({ observers })`. */
   readonly observe: (event: BusEvent) => void;
@@ -52,6 +53,11 @@ export interface WorkflowTracker {
   stuck(now?: number): StuckWorkflow[];
 }
 
+/**
+ * Creates a workflow tracker: pass its `observe` to `createBus({ observers })` of each service,
+ * then read a flow's `timeline` or the flows `stuck` past their deadline. Keeps the newest
+ * `maxFlows` flows (default 10000).
+ */
 export function createWorkflowTracker(
   options: { readonly workflows?: readonly WorkflowDefinition[]; readonly maxFlows?: number } = {},
 ): WorkflowTracker {

@@ -2,6 +2,7 @@
 // the content type its reference names, and a reference that cannot be read settles the
 // delivery by why (no store or bad bytes: dead-letter; store down: retry).
 import { describe, expect, it } from 'vitest';
+import { parseAttributes } from '../src/adapter.js';
 import { claimCheckStep } from '../src/consumer/claim-check-step.js';
 import {
   createCodecs,
@@ -12,7 +13,6 @@ import {
   on,
   PayloadError,
   type PayloadStore,
-  parseAttributes,
 } from '../src/index.js';
 import { deliveryOf, pipeline } from './delivery-fixtures.js';
 

@@ -1,20 +1,22 @@
 // CloudEvents edges of the envelope: extension attributes carried through, the entity version and
 // partition key held to their ranges, and structured-mode (JSON format) deliveries decoded.
 import { describe, expect, it } from 'vitest';
-import { assertExtensions } from '../src/envelope.js';
 import {
   attributesToStrings,
+  type Delivery,
+  fromBinaryHeaders,
+  parseAttributes,
+  toBinaryHeaders,
+} from '../src/adapter.js';
+import { assertExtensions } from '../src/envelope.js';
+import {
   ConfigurationError,
   DecodeError,
-  type Delivery,
   defineEvent,
   type EnvelopeAttributes,
-  fromBinaryHeaders,
   jsonCodec,
   on,
-  parseAttributes,
   type ReceivedMessage,
-  toBinaryHeaders,
 } from '../src/index.js';
 import { prepareMessage } from '../src/publisher/prepare-message.js';
 import { pipeline } from './delivery-fixtures.js';

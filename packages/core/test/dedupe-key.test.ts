@@ -1,14 +1,14 @@
 // Dedupe keys and entity versions: keys of different messages never collide, and a version
 // outside the CloudEvents Integer range is refused loudly instead of making later updates stale.
 import { describe, expect, it } from 'vitest';
+import { dedupeKey } from '../src/adapter.js';
+import { isEntityVersion } from '../src/envelope.js';
 import {
   createBus,
   createInMemoryIdempotencyStore,
   createInMemoryTransport,
-  dedupeKey,
   defineEvent,
   type Envelope,
-  isEntityVersion,
   jsonCodec,
   MAX_ENTITY_VERSION,
   on,

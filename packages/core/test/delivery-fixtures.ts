@@ -2,12 +2,14 @@
 // subscription's delivery handler with observers recorded.
 import {
   attributesToStrings,
-  type BusEvent,
-  createCodecs,
   createDeliveryHandler,
   createRetryPolicy,
   type Delivery,
   type DeliveryHandlerOptions,
+} from '../src/adapter.js';
+import {
+  type BusEvent,
+  createCodecs,
   type EnvelopeAttributes,
   type HandlerRegistration,
 } from '../src/index.js';

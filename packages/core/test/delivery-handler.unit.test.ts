@@ -1,11 +1,11 @@
 // The consumer pipeline of one subscription, driven delivery by delivery: which disposition
 // each outcome gets, how often the handler runs, and what observers are told.
 import { describe, expect, it } from 'vitest';
+import { createRetryPolicy } from '../src/adapter.js';
 import {
   type ConsumeMiddleware,
   createInMemoryIdempotencyStore,
   createInMemoryPayloadStore,
-  createRetryPolicy,
   DecodeError,
   defineEvent,
   formatDataRef,

@@ -1,22 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import {
   assertKeyInside,
-  createCodecs,
   createRetryPolicy,
+  fromBinaryHeaders,
+  parseAttributes,
+  toBinaryHeaders,
+  uuidv7,
+} from '../src/adapter.js';
+import {
+  createCodecs,
   DecodeError,
-  dispositionForFailure,
   EdaError,
   type EnvelopeAttributes,
   formatDataRef,
-  fromBinaryHeaders,
   jsonCodec,
   PayloadError,
-  parseAttributes,
   parseDataRef,
-  toBinaryHeaders,
-  uuidv7,
   ValidationError,
 } from '../src/index.js';
+import { dispositionForFailure } from '../src/retry-policy.js';
 
 const attributes: EnvelopeAttributes = {
   id: 'id-1',

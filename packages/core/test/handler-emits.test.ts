@@ -2,6 +2,7 @@
 // per kind, with ids derived from the handled message (the same on a redelivery), and sent
 // directly once the handler has settled.
 import { describe, expect, it } from 'vitest';
+import { handlerEmitId } from '../src/handler-emit-id.js';
 import {
   type BusEvent,
   createBus,
@@ -9,7 +10,6 @@ import {
   createInMemoryTransport,
   defineCommand,
   defineEvent,
-  handlerEmitId,
   type OutgoingMessage,
   on,
   type Transport,

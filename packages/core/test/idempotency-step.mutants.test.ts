@@ -2,6 +2,7 @@
 // newer versions, the store is asked with the lease and retention the user configured, a slow
 // store is reported by name and bounded by the timeout, and `dedupe: 'none'` leaves it alone.
 import { describe, expect, it } from 'vitest';
+import { dedupeKey } from '../src/adapter.js';
 import type { ConsumeContext } from '../src/consumer/consume-context.js';
 import { idempotencyStep, STORE_UNAVAILABLE_RETRY_MS } from '../src/consumer/idempotency-step.js';
 import {
@@ -11,8 +12,6 @@ import {
   createInMemoryIdempotencyStore,
   createInMemoryTransport,
   DecodeError,
-  dedupeKey,
-  deferredDelay,
   defineEvent,
   type Envelope,
   type IdempotencyStore,
@@ -21,6 +20,7 @@ import {
   readDeadLetterReason,
   UnavailableError,
 } from '../src/index.js';
+import { deferredDelay } from '../src/retry-policy.js';
 import { until } from './test-helpers.js';
 
 const Changed = defineEvent<{ n: number }>({ type: 'item.changed', owner: 'items' });

@@ -2,23 +2,21 @@
 // at the defaults a user gets, without spending its deliveries: it is applied once, never
 // dead-lettered as EDA_IN_PROGRESS.
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createRetryPolicy, dedupeKey } from '../src/adapter.js';
 import { IN_PROGRESS_POLL_MS } from '../src/consumer/idempotency-step.js';
 import {
   type BusEvent,
   createBus,
   createInMemoryIdempotencyStore,
   createInMemoryTransport,
-  createRetryPolicy,
-  dedupeKey,
-  deferredDelay,
   defineCommand,
   defineEvent,
-  dispositionForFailure,
   type Envelope,
   InProgressError,
   on,
   UnavailableError,
 } from '../src/index.js';
+import { deferredDelay, dispositionForFailure } from '../src/retry-policy.js';
 import { until } from './test-helpers.js';
 
 const Paid = defineEvent<{ orderId: string }>({ type: 'order.paid', owner: 'payments' });

@@ -1,5 +1,6 @@
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { MessageContext } from '../src/adapter.js';
 import {
   bytesCodec,
   type Codec,
@@ -8,7 +9,6 @@ import {
   defineEvent,
   EncodeError,
   jsonCodec,
-  type MessageContext,
 } from '../src/index.js';
 import { runInMessageContext } from '../src/message-context.js';
 import { prepareMessage } from '../src/publisher/prepare-message.js';

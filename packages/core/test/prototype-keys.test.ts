@@ -3,7 +3,8 @@
 // `prototype` are valid names, carried as extensions; nothing reaches Object.prototype.
 // Found by the bad-input fuzz (packages/test-services/src/bad-input.ts).
 import { describe, expect, it } from 'vitest';
-import { DecodeError, fromBinaryHeaders, parseAttributes, setOwn } from '../src/index.js';
+import { fromBinaryHeaders, parseAttributes, setOwn } from '../src/adapter.js';
+import { DecodeError } from '../src/index.js';
 import { structuredToBinary } from '../src/structured-mode.js';
 
 const required = { ce_id: 'x', ce_type: 't', ce_source: 's', ce_specversion: '1.0' };

@@ -1,12 +1,8 @@
 // Isolating refused records in a claimed batch: which records are published, refused, held
 // behind their aggregate or left untried, and how many broker calls that costs.
 import { describe, expect, it } from 'vitest';
-import {
-  createInMemoryTransport,
-  type OutboxRecord,
-  type OutgoingMessage,
-  type Transport,
-} from '../src/index.js';
+import type { OutboxRecord } from '../src/adapter.js';
+import { createInMemoryTransport, type OutgoingMessage, type Transport } from '../src/index.js';
 import { publishIsolatingRefusals } from '../src/outbox/refusal-isolation.js';
 
 /** A record whose message id is its name; `key` is its aggregate (partition key). */

@@ -1,13 +1,9 @@
 // The retry policy on its own: which options it refuses (and how it says so), the delays it
 // computes, and how a failure turns into a retry or a dead-letter.
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigurationError,
-  createRetryPolicy,
-  DecodeError,
-  dispositionForFailure,
-  UnavailableError,
-} from '../src/index.js';
+import { createRetryPolicy } from '../src/adapter.js';
+import { ConfigurationError, DecodeError, UnavailableError } from '../src/index.js';
+import { dispositionForFailure } from '../src/retry-policy.js';
 
 describe('createRetryPolicy options', () => {
   it('uses the documented defaults', () => {

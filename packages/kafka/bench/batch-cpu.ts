@@ -3,16 +3,14 @@
 // buffer), against the raw eachBatch loop of the benchmark on the same batches. Optionally
 // through core's delivery handler (a bus subscription's pipeline). Usage:
 //   node --conditions=development --import tsx bench/batch-cpu.ts [rounds]
+import { createCodecs, defineEvent, on } from '@eda/core';
 import {
-  createCodecs,
   createDeliveryHandler,
   createRetryPolicy,
   type DeliveryHandler,
   type Disposition,
-  defineEvent,
-  on,
   toBinaryHeaders,
-} from '@eda/core';
+} from '@eda/core/adapter';
 import type { EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
 import { median } from '../../../bench/write-results.js';
 import { processBatch } from '../src/batch-processor.js';

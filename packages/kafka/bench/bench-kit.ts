@@ -1,14 +1,15 @@
 // Set-up shared by the Kafka benchmarks: the records they publish, filling a topic through the
 // transport, the raw kafkajs consumer and eachBatch loop they measure against, and removing what
 // a run created. One copy, so every script compares against the same baseline.
-import { type OutgoingMessage, uuidv7 } from '@eda/core';
+import type { OutgoingMessage } from '@eda/core';
+import { uuidv7 } from '@eda/core/adapter';
 import type { Admin, ConsumerRunConfig, EachBatchHandler, Kafka, KafkaMessage } from 'kafkajs';
 import { createKafkaTransport } from '../src/index.js';
 
 export const brokers = (process.env.EDA_KAFKA_BROKERS || '127.0.0.1:9092').split(',');
 
 /** Core's sleep (without a signal it is a plain timer). */
-export { abortableSleep as sleep } from '@eda/core';
+export { abortableSleep as sleep } from '@eda/core/adapter';
 
 /** Partly random bytes, so compression (off here) would not flatter either side. */
 export function benchBody(size: number): Uint8Array {

@@ -6,7 +6,8 @@
 // modes is a comma list of raw, rawcfg (the raw loop with the transport's consumer settings),
 // rawhdr (the raw loop plus the transport's header read), ours, bus (default raw,ours,bus).
 // Prints medians of throughput and of CPU time per record; writes nothing.
-import { createBus, type Disposition, defineEvent, on, uuidv7 } from '@eda/core';
+import { createBus, defineEvent, on } from '@eda/core';
+import { type Disposition, uuidv7 } from '@eda/core/adapter';
 import { Kafka, logLevel } from 'kafkajs';
 import { median } from '../../../bench/write-results.js';
 import { createKafkaTransport } from '../src/index.js';

@@ -1,7 +1,7 @@
 // Benchmarks of @eda/kafka against raw kafkajs on the same broker, in the same run, alternating:
 // publish throughput, consume-to-handler throughput, and a slow handler on one partition with
 // per-key concurrency against sequential eachMessage. Writes bench/results/kafka.json.
-import { type Disposition, uuidv7 } from '@eda/core';
+import { type Disposition, uuidv7 } from '@eda/core/adapter';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { type BenchResult, summarize, writeResults } from '../../../bench/write-results.js';
 import { createKafkaTransport } from '../src/index.js';

@@ -2,12 +2,8 @@
 // eachBatch, manual commits and per-key concurrency. It rebuilds its consumer when kafkajs gives
 // up on one (a crash kafkajs does not restart itself, see kafkajs #1720 and #1527), and closes
 // gracefully: stop fetching, finish in-flight records, commit, leave the group.
-import {
-  abortableSleep,
-  type DeliveryHandler,
-  type Subscription,
-  UnavailableError,
-} from '@eda/core';
+import { type Subscription, UnavailableError } from '@eda/core';
+import { abortableSleep, type DeliveryHandler } from '@eda/core/adapter';
 import type { Consumer, Kafka } from 'kafkajs';
 import { processBatch } from './batch-processor.js';
 import type { ResolvedKafkaOptions } from './kafka-transport-options.js';

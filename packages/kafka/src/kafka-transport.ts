@@ -5,12 +5,10 @@ import {
   CapabilityError,
   ClosedError,
   ConfigurationError,
-  type DeliveryHandler,
   type OutgoingMessage,
-  type SubscribeOptions,
   type Transport,
-  type TransportCapabilities,
 } from '@eda/core';
+import type { DeliveryHandler, SubscribeOptions, TransportCapabilities } from '@eda/core/adapter';
 import { type Admin, Kafka } from 'kafkajs';
 import { groupLag, type PartitionLag, type SeekTarget, seekGroup } from './group-admin.js';
 import {

@@ -1,6 +1,7 @@
 // The CloudEvents Kafka binding in binary mode: attributes as `ce_` headers, the content type in
 // `content-type`, the data as the record value and `partitionkey` as the record key.
-import { fromBinaryHeaders, type OutgoingMessage, setOwn, toBinaryHeaders } from '@eda/core';
+import type { OutgoingMessage } from '@eda/core';
+import { fromBinaryHeaders, setOwn, toBinaryHeaders } from '@eda/core/adapter';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 
 export const BINARY_MODE = { prefix: 'ce_', contentTypeHeader: 'content-type' } as const;

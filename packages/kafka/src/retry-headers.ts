@@ -1,6 +1,6 @@
 // Headers a record carries through the retry topics: which delivery comes next, when it is due,
 // and where the record was first read (dead-letter headers then name the original topic).
-import { DEAD_LETTER_HEADERS } from '@eda/core';
+import { DEAD_LETTER_HEADERS } from '@eda/core/adapter';
 
 export const RETRY_HEADERS = {
   /** The attempt number of the next delivery (2 for the first retry). */

@@ -2,17 +2,15 @@
 // true only when the record is settled (acked, dead-lettered, or handed to a retry topic), so
 // the caller may count it towards the commit point. A record abandoned by a rebalance or close
 // returns false and is never committed.
+import { ConfigurationError, type DeadLetterReason, type DeliveryOrigin } from '@eda/core';
 import {
   abortableSleep,
-  ConfigurationError,
-  type DeadLetterReason,
   type Delivery,
-  type DeliveryOrigin,
   type Disposition,
   deadLetterHeaders,
   describeError,
   setOwn,
-} from '@eda/core';
+} from '@eda/core/adapter';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { BatchStop } from './batch-stop.js';
 import {

@@ -1,6 +1,6 @@
 // What every batch of one subscription member shares: the handler, the in-flight bound, the
 // writer for dead letters and retries, and the signal that close() has begun.
-import type { DeliveryHandler } from '@eda/core';
+import type { DeliveryHandler } from '@eda/core/adapter';
 import type { ResolvedKafkaOptions } from './kafka-transport-options.js';
 import type { RecordWriter } from './record-writer.js';
 import type { Slots } from './slots.js';

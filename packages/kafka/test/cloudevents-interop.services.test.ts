@@ -3,14 +3,8 @@
 // binary and structured mode, reach our handlers with their extensions. Malformed structured
 // events and out-of-range attributes are dead-lettered with EDA_DECODE and their reason.
 
-import {
-  ConfigurationError,
-  createBus,
-  DEAD_LETTER_HEADERS,
-  defineEvent,
-  on,
-  type ReceivedMessage,
-} from '@eda/core';
+import { ConfigurationError, createBus, defineEvent, on, type ReceivedMessage } from '@eda/core';
+import { DEAD_LETTER_HEADERS } from '@eda/core/adapter';
 import { kafkaMajors } from '@eda/test-services';
 import { CloudEvent, Kafka as CloudEventsKafka, type KafkaMessage } from 'cloudevents';
 import type { Message } from 'kafkajs';

@@ -2,7 +2,7 @@
 // sent, not the one whose batch asked for it, so a commit that waited in the partition's chain
 // while the member rejoined would go out under the new generation (and could move a partition
 // that now belongs to another member backwards). processBatch must drop it.
-import type { DeliveryHandler } from '@eda/core';
+import type { DeliveryHandler } from '@eda/core/adapter';
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { processBatch } from '../src/batch-processor.js';

@@ -2,7 +2,7 @@
 // mid-batch, and members joining, leaving and crashing under load. Each waits for real recovery,
 // on progress (an idle timeout that restarts whenever something happens), never on a fixed total,
 // so a loaded machine makes them slower, not red.
-import type { Delivery } from '@eda/core';
+import type { Delivery } from '@eda/core/adapter';
 import { kafkaBrokers, kafkaMajors, restartKafka } from '@eda/test-services';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KafkaSubscription } from '../src/index.js';

@@ -1,6 +1,7 @@
 // Shared set-up of the services tests: a transport on a unique topic prefix per test (deleted
 // afterwards), polling with an idle timeout, and a reader for dead-letter topics.
-import { type Disposition, type OutgoingMessage, type Transport, uuidv7 } from '@eda/core';
+import type { OutgoingMessage, Transport } from '@eda/core';
+import { type Disposition, uuidv7 } from '@eda/core/adapter';
 import { type KafkaMajor, kafkaBrokers, uniqueName } from '@eda/test-services';
 import { Kafka, logLevel } from 'kafkajs';
 import {

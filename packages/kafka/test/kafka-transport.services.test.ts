@@ -3,14 +3,13 @@
 import {
   CapabilityError,
   createBus,
-  DEAD_LETTER_HEADERS,
-  type Delivery,
   defineCommand,
   defineEvent,
   type OutgoingMessage,
   on,
   readDeadLetterReason,
 } from '@eda/core';
+import { DEAD_LETTER_HEADERS, type Delivery } from '@eda/core/adapter';
 import { kafkaMajors } from '@eda/test-services';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BODY_DROPPED_HEADER, RETRY_HEADERS } from '../src/index.js';

@@ -1,6 +1,6 @@
 // How retry dispositions are carried out on real brokers, in both retry modes: a deferred retry
 // (another consumer holds the message's claim) waits without spending the delivery budget.
-import type { Delivery, Disposition } from '@eda/core';
+import type { Delivery, Disposition } from '@eda/core/adapter';
 import { kafkaMajors } from '@eda/test-services';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ack, jsonMessage, type Namespace, namespace, until } from './helpers.js';

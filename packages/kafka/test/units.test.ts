@@ -1,6 +1,7 @@
 // Unit tests of the pieces that need no broker: commit bookkeeping, the in-flight bound, option
 // checks, topic names and the binary-mode record mapping.
-import { CapabilityError, ConfigurationError, uuidv7 } from '@eda/core';
+import { CapabilityError, ConfigurationError } from '@eda/core';
+import { uuidv7 } from '@eda/core/adapter';
 import type { IHeaders } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { BatchStop } from '../src/batch-stop.js';

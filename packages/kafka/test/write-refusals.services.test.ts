@@ -1,7 +1,8 @@
 // What happens when the broker refuses a copy the subscription must write (a dead letter or a
 // retry-topic copy), and when a retry-topic record says it is due far in the future: the lane
 // must never stall silently, and nothing is committed past a record that was not settled.
-import { ConfigurationError, DEAD_LETTER_HEADERS, type Delivery } from '@eda/core';
+import { ConfigurationError } from '@eda/core';
+import { DEAD_LETTER_HEADERS, type Delivery } from '@eda/core/adapter';
 import { kafkaMajors } from '@eda/test-services';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BODY_DROPPED_HEADER, type KafkaTransportEvent, RETRY_HEADERS } from '../src/index.js';

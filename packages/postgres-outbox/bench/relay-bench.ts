@@ -9,8 +9,8 @@ import {
   createOutboxRelay,
   type OutgoingMessage,
   type Transport,
-  uuidv7,
 } from '@eda/core';
+import { uuidv7 } from '@eda/core/adapter';
 import pg from 'pg';
 import { type BenchResult, median } from '../../../bench/write-results.js';
 import { createPostgresOutboxStore, ensureOutboxSchema, withTransaction } from '../src/index.js';

@@ -3,13 +3,13 @@
 // The caller's publish then succeeds: the messages are durable in PostgreSQL.
 import {
   ConfigurationError,
-  createTimeLimit,
   EdaError,
   type OutboxStore,
   type OutgoingMessage,
   type Transport,
   UnavailableError,
 } from '@eda/core';
+import { createTimeLimit } from '@eda/core/adapter';
 import { watchPoolErrors } from './pool-errors.js';
 import type { SqlPool, SqlTransaction } from './sql-client.js';
 import { withTransaction } from './with-transaction.js';

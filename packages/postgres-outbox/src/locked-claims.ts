@@ -4,7 +4,8 @@
 // transaction-scoped advisory lock, held for the whole claim-publish-complete cycle, is the
 // leader lock that keeps per-aggregate order across relays.
 import { randomUUID } from 'node:crypto';
-import { ConfigurationError, type OutboxRecord, UnavailableError } from '@eda/core';
+import { ConfigurationError, UnavailableError } from '@eda/core';
+import type { OutboxRecord } from '@eda/core/adapter';
 import type { ClaimedRow } from './outbox-row.js';
 import { OUTBOX_ADAPTER } from './outbox-schema.js';
 import { type PooledSqlClient, queryLast, type SqlResult } from './sql-client.js';

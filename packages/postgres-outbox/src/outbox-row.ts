@@ -1,18 +1,15 @@
 // Turns messages into outbox rows and rows back into messages. Encoding checks everything the
 // database would reject later (a NUL character cannot be stored in jsonb), so a bad message fails
 // the caller's add() with a clear error instead of aborting their transaction.
+import { DecodeError, EncodeError, type EnvelopeAttributes, type OutgoingMessage } from '@eda/core';
 import {
   attributesToStrings,
   childTraceparent,
   currentMessageContext,
-  DecodeError,
-  EncodeError,
-  type EnvelopeAttributes,
   newTraceparent,
   type OutboxRecord,
-  type OutgoingMessage,
   parseAttributes,
-} from '@eda/core';
+} from '@eda/core/adapter';
 
 /** Column values of one row to insert. */
 export interface OutboxRowValues {

@@ -3,12 +3,8 @@
 // writes, use the inbox middleware instead; this store suits handlers whose side effects are
 // elsewhere but whose team already runs PostgreSQL.
 import { randomUUID } from 'node:crypto';
-import {
-  type ClaimOptions,
-  type ClaimResult,
-  ConfigurationError,
-  type IdempotencyStore,
-} from '@eda/core';
+import { ConfigurationError, type IdempotencyStore } from '@eda/core';
+import type { ClaimOptions, ClaimResult } from '@eda/core/adapter';
 import {
   IDEMPOTENCY_ADAPTER,
   type IdempotencyTableOptions,
@@ -34,6 +30,8 @@ export interface PostgresIdempotencyStoreOptions extends IdempotencyTableOptions
 export interface PostgresIdempotencyStore extends IdempotencyStore {
   /** `"schema"."table"` of the store. */
   readonly table: string;
+  /** Claims several keys (without a version); results in input order, as `claim` per key. */
+  claimMany(keys: readonly string[], options: { readonly leaseMs: number }): Promise<ClaimResult[]>;
   /** Deletes up to `limit` keys whose retention or lease has ended; returns how many. */
   purge(options: { readonly limit: number }): Promise<number>;
 }

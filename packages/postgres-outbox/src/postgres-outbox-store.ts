@@ -1,15 +1,8 @@
 // The outbox store on PostgreSQL: writers insert rows inside their own transaction; relays claim
 // batches in write order behind a commit-order fence, publish them, and complete them in one
 // statement per batch.
-import {
-  ConfigurationError,
-  DecodeError,
-  describeError,
-  type OutboxClaimOptions,
-  type OutboxRecord,
-  type OutboxStore,
-  UnavailableError,
-} from '@eda/core';
+import { ConfigurationError, DecodeError, type OutboxStore, UnavailableError } from '@eda/core';
+import { describeError, type OutboxClaimOptions, type OutboxRecord } from '@eda/core/adapter';
 import pg from 'pg';
 import {
   type ChangeListener,

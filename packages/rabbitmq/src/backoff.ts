@@ -1,6 +1,6 @@
 // Reconnect timing: exponential backoff with jitter (waits use core's abortableSleep, which ends
 // early on close).
-import { abortableSleep } from '@eda/core';
+import { abortableSleep } from '@eda/core/adapter';
 
 /** Delays between reconnect attempts. */
 export interface BackoffOptions {

@@ -1,6 +1,7 @@
 // Keeps one AMQP connection open: connects on first use, reconnects with backoff and jitter
 // after a loss, and hands the current connection to whoever waits for it.
-import { abortableSleep, ClosedError, UnavailableError } from '@eda/core';
+import { ClosedError, UnavailableError } from '@eda/core';
+import { abortableSleep } from '@eda/core/adapter';
 import type { ChannelModel } from 'amqplib';
 import { type BackoffOptions, backoffAfterLoss, backoffDelay } from './backoff.js';
 import type { ConnectionPurpose } from './options.js';

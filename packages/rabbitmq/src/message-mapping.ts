@@ -2,8 +2,9 @@
 // (there is no AMQP 0-9-1 binding; the AMQP 1.0 binding allows `cloudEvents_` or `cloudEvents:`
 // and prefers `_`, which JMS selectors accept), the data as the body, `datacontenttype` as the
 // content-type property, the id as message-id, persistent.
-import type { Delivery, OutgoingMessage } from '@eda/core';
-import { fromBinaryHeaders, toBinaryHeaders } from '@eda/core';
+import type { OutgoingMessage } from '@eda/core';
+import type { Delivery } from '@eda/core/adapter';
+import { fromBinaryHeaders, toBinaryHeaders } from '@eda/core/adapter';
 import type { ConsumeMessage, Options } from 'amqplib';
 
 /**

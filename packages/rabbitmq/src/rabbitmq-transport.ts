@@ -5,13 +5,11 @@ import {
   CapabilityError,
   ClosedError,
   ConfigurationError,
-  type DeliveryHandler,
   type OutgoingMessage,
-  type SubscribeOptions,
   type Subscription,
   type Transport,
-  type TransportCapabilities,
 } from '@eda/core';
+import type { DeliveryHandler, SubscribeOptions, TransportCapabilities } from '@eda/core/adapter';
 import { connect as amqpConnect, type ChannelModel, type Options } from 'amqplib';
 import { ConfirmPublisher } from './confirm-publisher.js';
 import { ConnectionKeeper } from './connection-keeper.js';

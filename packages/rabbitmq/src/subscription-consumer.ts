@@ -2,16 +2,14 @@
 // at most `concurrency` handlers at once, and each delivery settled as its disposition says.
 // After a channel or connection loss it re-declares its topology and consumes again; deliveries
 // still being handled then are not acked (the broker redelivers them).
+import { ClosedError, type ConfigurationError, UnavailableError } from '@eda/core';
 import {
-  ClosedError,
-  type ConfigurationError,
   type Delivery,
   type DeliveryHandler,
   type Disposition,
   deadLetterHeaders,
   describeError,
-  UnavailableError,
-} from '@eda/core';
+} from '@eda/core/adapter';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { type BackoffOptions, backoffAfterLoss } from './backoff.js';
 import type { ConfirmPublisher, PublishRequest } from './confirm-publisher.js';

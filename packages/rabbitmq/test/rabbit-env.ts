@@ -1,6 +1,6 @@
 // Test helpers: transports on a namespace of unique queue and exchange names, reading dead
 // letters back from the real broker, and deleting everything the namespace declared.
-import { fromBinaryHeaders } from '@eda/core';
+import { fromBinaryHeaders } from '@eda/core/adapter';
 import { connectRabbit, endpoints, registerCleanup, uniqueName } from '@eda/test-services';
 import type { ChannelModel, Message } from 'amqplib';
 import {

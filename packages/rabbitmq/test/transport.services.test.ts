@@ -4,13 +4,12 @@ import {
   ConfigurationError,
   createBus,
   DecodeError,
-  type Delivery,
-  type Disposition,
   defineCommand,
   defineEvent,
   on,
   readDeadLetterReason,
 } from '@eda/core';
+import type { Delivery, Disposition } from '@eda/core/adapter';
 import { cleanupServices, connectRabbit, uniqueName } from '@eda/test-services';
 import type { GetMessage } from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -6,7 +6,8 @@
 // its lease, so within `timeoutMs` they wait for a reconnect and try again.
 // This is on every claim's path, so the common case allocates little: one promise per call, one
 // argument array, and a shared deadline timer instead of a timer and a Promise.race per call.
-import { createDeadlines, type Deadline, UnavailableError } from '@eda/core';
+import { UnavailableError } from '@eda/core';
+import { createDeadlines, type Deadline } from '@eda/core/adapter';
 import type { Cluster, Redis } from 'ioredis';
 import type { LuaScript } from './lua-scripts.js';
 import { isNoScript, toStoreError } from './store-errors.js';

@@ -3,7 +3,8 @@
 // anything else (a key of the wrong type under our prefix, a script error) becomes a
 // RedisDedupeError that is not retryable, so the message is dead-lettered with that reason
 // instead of looping.
-import { EdaError, type EdaErrorOptions, UnavailableError } from '@eda/core';
+import { EdaError, UnavailableError } from '@eda/core';
+import type { EdaErrorOptions } from '@eda/core/adapter';
 
 /** A Redis reply that retrying cannot fix, such as a foreign value stored under the dedupe prefix. */
 export class RedisDedupeError extends EdaError {

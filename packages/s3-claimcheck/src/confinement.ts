@@ -1,6 +1,7 @@
 // Confinement: a consumer only touches objects inside its own bucket and prefix, whatever a
 // (possibly forged) reference says.
-import { assertKeyInside, type DataRef, PayloadError } from '@eda/core';
+import { type DataRef, PayloadError } from '@eda/core';
+import { assertKeyInside } from '@eda/core/adapter';
 
 /** The `store` name written into S3 references. */
 export const S3_STORE = 's3';

@@ -3,7 +3,8 @@
 // refreshed and policies fixed while messages wait, and S3 answers AccessDenied for a missing
 // key when the reader may not list the bucket. So they are retried by policy, and when retries
 // run out the dead-letter headers carry this error's name and message, naming the cause.
-import { type EdaErrorOptions, UnavailableError } from '@eda/core';
+import { UnavailableError } from '@eda/core';
+import type { EdaErrorOptions } from '@eda/core/adapter';
 
 /** S3 refused the credentials or the permission for a request; retryable by policy. */
 export class S3AccessError extends UnavailableError {

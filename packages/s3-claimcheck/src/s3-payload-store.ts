@@ -10,7 +10,8 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { type DataRef, type GetPayloadOptions, PayloadError, type PayloadStore } from '@eda/core';
+import { type DataRef, PayloadError, type PayloadStore } from '@eda/core';
+import type { GetPayloadOptions } from '@eda/core/adapter';
 import { assertReferenceInside, S3_STORE } from './confinement.js';
 import {
   type DeleteExpiredPayloadsResult,
@@ -212,7 +213,7 @@ export function createS3PayloadStore(options: S3PayloadStoreOptions): S3PayloadS
   };
 
   const store: S3PayloadStore = {
-    capabilities: { streaming: true, persistent: true },
+    capabilities: { persistent: true },
     bucket,
     prefix,
 

@@ -12,8 +12,8 @@ import {
   jsonCodec,
   on,
   readDeadLetterReason,
-  uuidv7,
 } from '@eda/core';
+import { uuidv7 } from '@eda/core/adapter';
 import { cleanupServices, useS3Prefix } from '@eda/test-services';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type StoreFixture, until, useStore } from './helpers.js';

@@ -5,7 +5,7 @@ import { describePayloadStoreContract, everyByteValue } from '@eda/test-suite';
 import { createS3PayloadStore } from '../src/index.js';
 
 describePayloadStoreContract('@eda/s3-claimcheck on S3Proxy', {
-  capabilities: { streaming: true, persistent: true },
+  capabilities: { persistent: true },
   // The issue asks for at least 50 MB in the large round trip.
   largeBytes: 50 * 1024 * 1024,
   async createEnvironment() {

@@ -31,7 +31,7 @@ describe('createS3PayloadStore options', () => {
     const store = createS3PayloadStore({ client, bucket: 'payloads' });
     expect(store.prefix).toBe('eda-payloads/');
     expect(store.bucket).toBe('payloads');
-    expect(store.capabilities).toEqual({ streaming: true, persistent: true });
+    expect(store.capabilities).toEqual({ persistent: true });
   });
 
   it('refuses a missing client or bucket', () => {

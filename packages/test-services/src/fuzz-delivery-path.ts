@@ -11,8 +11,8 @@ import {
   on,
   type PayloadStore,
   type Transport,
-  uuidv7,
 } from '@eda/core';
+import { uuidv7 } from '@eda/core/adapter';
 import {
   type BadInput,
   badBatch,

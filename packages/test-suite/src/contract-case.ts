@@ -1,7 +1,7 @@
 // What every contract suite shares: a case names the capabilities it needs, runs in a fresh
 // environment that is always cleaned up, and is registered with vitest as one test, visibly
 // skipped when the adapter lacks what it needs.
-import { abortableSleep as pause } from '@eda/core';
+import { abortableSleep as pause } from '@eda/core/adapter';
 import { describe, it } from 'vitest';
 
 /** One named check of a contract, runnable on its own or through a `describe...Contract` function. */

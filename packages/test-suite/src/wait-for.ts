@@ -1,6 +1,6 @@
 // Waiting without total sleeps: a wait fails only when nothing has happened for `idleMs`, so a
 // slow but moving broker passes and a stuck one fails fast.
-import { abortableSleep as pause } from '@eda/core';
+import { abortableSleep as pause } from '@eda/core/adapter';
 
 /** Options of `waitFor`. */
 export interface WaitForOptions {

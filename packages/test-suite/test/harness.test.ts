@@ -1,5 +1,5 @@
 // The harness itself: waits, requirement checks, capability checks and clean-up.
-import { inMemoryCapabilities } from '@eda/core';
+import { inMemoryCapabilities } from '@eda/core/adapter';
 import { describe, expect, it, vi } from 'vitest';
 import {
   createInbox,

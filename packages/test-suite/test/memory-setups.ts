@@ -6,17 +6,16 @@ import {
   createInMemoryOutboxStore,
   createInMemoryPayloadStore,
   createInMemoryTransport,
-  fromBinaryHeaders,
   type IdempotencyStore,
   type InMemoryOutboxStore,
   type InMemoryPayloadStore,
   type InMemoryTransaction,
   type InMemoryTransport,
-  inMemoryCapabilities,
   type OutboxStore,
   type PayloadStore,
   type Transport,
 } from '@eda/core';
+import { fromBinaryHeaders, inMemoryCapabilities } from '@eda/core/adapter';
 import type {
   IdempotencyContractSetup,
   OutboxContractSetup,
@@ -131,7 +130,7 @@ export function memoryPayloadSetup(
   wrap: (store: InMemoryPayloadStore) => PayloadStore = (store) => store,
 ): PayloadContractSetup {
   return {
-    capabilities: { streaming: false, persistent: false },
+    capabilities: { persistent: false },
     idleMs: MEMORY_IDLE_MS,
     async createEnvironment() {
       const inner = createInMemoryPayloadStore({

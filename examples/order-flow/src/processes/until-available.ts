@@ -1,7 +1,8 @@
 // A service started while a broker or the database is down waits for it instead of crashing
 // (and being restarted in a loop by whatever supervises it): it retries the first connection
 // with a capped backoff and says what it waits for.
-import { abortableSleep, describeError } from '@eda/core';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError } from '@eda/core';
 
 export interface UntilAvailableOptions {
   /** Told once per failed attempt. */
@@ -27,7 +28,8 @@ export async function untilAvailable<T>(
       return await attempt();
     } catch (error) {
       log(`waiting for ${what} (${describeError(error).message}); next try in ${delay} ms`);
-      await abortableSleep(delay, signal);
+      // An abort ends the wait at once; the loop then throws the abort reason.
+      await sleep(delay, undefined, { signal }).catch(() => undefined);
     }
   }
 }

@@ -40,6 +40,10 @@ export interface DeliveryHandlerOptions {
   readonly observers: readonly BusObserver[];
 }
 
+/**
+ * Builds the consumer pipeline of one subscription as the `DeliveryHandler` a transport calls
+ * per delivery; the transport settles the delivery as the returned `Disposition` says.
+ */
 export function createDeliveryHandler(options: DeliveryHandlerOptions): DeliveryHandler {
   const { service, subscription, retryPolicy, observers } = options;
   const decode = composeMiddleware([decodeStep(options.codecs)]);

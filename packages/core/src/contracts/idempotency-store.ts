@@ -46,11 +46,6 @@ export interface IdempotencyStore {
    * @throws UnavailableError when the store cannot be reached in time (the message is retried).
    */
   claim(key: string, options: ClaimOptions): Promise<ClaimResult>;
-  /** Claims several keys in one round trip where the store allows; results in input order. */
-  claimMany(
-    keys: readonly string[],
-    options: Omit<ClaimOptions, 'version'>,
-  ): Promise<ClaimResult[]>;
   /**
    * Marks the claim done and keeps the key for `retentionMs`. With a version claim, records the
    * version as applied. A completion that arrives after the lease expired is still recorded when

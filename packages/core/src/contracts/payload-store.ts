@@ -4,8 +4,6 @@ import type { DataRef } from '../data-ref.js';
 
 /** What a payload store can do. */
 export interface PayloadStoreCapabilities {
-  /** `put` accepts async iterables and `getStream` reads without buffering the whole payload. */
-  readonly streaming: boolean;
   /** Payloads survive a restart of the client process. */
   readonly persistent: boolean;
 }

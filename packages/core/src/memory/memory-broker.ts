@@ -21,9 +21,13 @@ export interface InMemoryDeadLetter {
 
 /** Shared state of in-memory transports. */
 export interface InMemoryBroker {
+  /** Partitions of each topic. */
   readonly partitions: number;
+  /** The log of a topic, created on first use (tests read `topic(name).partitions`). */
   topic(name: string): LogTopic;
+  /** A consumer group's state on a topic, created on first use at `startAt`. */
   group(name: string, topic: LogTopic, startAt: 'earliest' | 'latest'): ConsumerGroup;
+  /** A command queue, created on first use. */
   queue(name: string): MemoryQueue;
   /** Dead letters of a subscription (consumer group or queue owner), oldest first. */
   deadLetters(subscription: string): readonly InMemoryDeadLetter[];
@@ -35,6 +39,11 @@ export interface InMemoryBroker {
   close(): void;
 }
 
+/**
+ * Creates the shared state of in-memory transports; give one broker to several transports to
+ * let them talk, as separate processes would through a real broker.
+ * @throws ConfigurationError when `partitions` is not a positive integer.
+ */
 export function createInMemoryBroker(options: InMemoryBrokerOptions = {}): InMemoryBroker {
   const { partitions = 4 } = options;
   if (!Number.isSafeInteger(partitions) || partitions < 1) {

@@ -1,7 +1,7 @@
 // The in-memory idempotency store: atomic claims (single-threaded JavaScript makes each call
 // atomic), leases, retention, fencing tokens and a version guard.
 import { randomUUID } from 'node:crypto';
-import type { ClaimResult, IdempotencyStore } from '../contracts/idempotency-store.js';
+import type { IdempotencyStore } from '../contracts/idempotency-store.js';
 
 interface Entry {
   state: 'in-progress' | 'done' | 'free';
@@ -17,6 +17,10 @@ export interface InMemoryIdempotencyStore extends IdempotencyStore {
   size(): number;
 }
 
+/**
+ * Creates an idempotency store in this process's memory: leases, retention and the version
+ * guard as the contract says, but not persistent and not shared between processes.
+ */
 export function createInMemoryIdempotencyStore(
   options: { now?: () => number } = {},
 ): InMemoryIdempotencyStore {
@@ -61,11 +65,6 @@ export function createInMemoryIdempotencyStore(
   return {
     capabilities: { leases: true, versionGuard: true, retention: true, persistent: false },
     claim,
-    async claimMany(keys, options) {
-      const results: ClaimResult[] = [];
-      for (const key of keys) results.push(await claim(key, options));
-      return results;
-    },
     async complete(key, token, { retentionMs, version }) {
       // Not `live(key)`: an expired lease that nobody took over still belongs to this token.
       // The handler did its work once, so the completion is recorded; only a claim by another

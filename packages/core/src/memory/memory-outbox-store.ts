@@ -39,6 +39,11 @@ export interface InMemoryOutboxStore extends OutboxStore<InMemoryTransaction> {
   rows(): readonly InMemoryOutboxRow[];
 }
 
+/**
+ * Creates an outbox store in memory with real transactions (`begin`, `transaction`): rows of a
+ * rolled-back transaction are never claimed, and a commit-order fence keeps a late commit from
+ * being skipped. Not persistent.
+ */
 export function createInMemoryOutboxStore(): InMemoryOutboxStore {
   let rows: InMemoryOutboxRow[] = [];
   const open = new Set<number>();

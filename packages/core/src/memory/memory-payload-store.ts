@@ -5,6 +5,7 @@ import type { PayloadStore } from '../contracts/payload-store.js';
 import { assertKeyInside, type DataRef } from '../data-ref.js';
 import { ConfigurationError, PayloadError } from '../errors.js';
 
+/** Options of `createInMemoryPayloadStore`. */
 export interface InMemoryPayloadStoreOptions {
   /** The bucket name written into references. @default 'memory' */
   readonly bucket?: string;
@@ -43,6 +44,11 @@ export function verifyPayload(ref: DataRef, bytes: Uint8Array): void {
   }
 }
 
+/**
+ * Creates a claim-check payload store in memory, with the confinement (bucket and prefix) and
+ * verification (size and sha256) rules of a real store. Not persistent.
+ * @throws ConfigurationError when `prefix` does not end with `/`.
+ */
 export function createInMemoryPayloadStore(
   options: InMemoryPayloadStoreOptions = {},
 ): InMemoryPayloadStore {
@@ -55,7 +61,7 @@ export function createInMemoryPayloadStore(
     throw new ConfigurationError(`Payload store prefix "${prefix}" must end with "/".`);
   const objects = new Map<string, Uint8Array>();
   return {
-    capabilities: { streaming: false, persistent: false },
+    capabilities: { persistent: false },
     objects,
     async put(data, { contentType }) {
       const bytes = new Uint8Array(await collect(data)); // a private copy: callers may reuse their buffer

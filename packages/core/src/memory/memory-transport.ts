@@ -32,6 +32,7 @@ export interface InMemoryTransport extends Transport {
   kill(): void;
 }
 
+/** What the in-memory transport can do: everything but persistence. */
 export const inMemoryCapabilities: TransportCapabilities = {
   events: true,
   commands: true,
@@ -59,6 +60,11 @@ function toRecord(message: OutgoingMessage): StoredRecord {
   };
 }
 
+/**
+ * Creates an in-memory transport: events on a partitioned log (consumer groups, committed
+ * offsets, replay, order per key), commands on owned queues (competing consumers, delayed retry,
+ * dead letters). The embedded default for tests, demos and single-process systems.
+ */
 export function createInMemoryTransport(options: InMemoryTransportOptions = {}): InMemoryTransport {
   const {
     broker = createInMemoryBroker(),

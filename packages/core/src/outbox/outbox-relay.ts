@@ -60,6 +60,12 @@ function positive(name: string, value: number): number {
   return value;
 }
 
+/**
+ * Creates a relay that publishes what the outbox store holds: it claims batches, publishes them
+ * with broker acks, completes them, backs off while the broker fails and dead-letters a record
+ * after `maxAttempts`. Call `start()` (or `drain()` in tests and scripts).
+ * @throws ConfigurationError when a numeric option is not a positive number.
+ */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { store, transport, onError = () => undefined } = options;
   const batchSize = positive('batchSize', options.batchSize ?? 100);

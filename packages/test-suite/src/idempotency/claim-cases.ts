@@ -1,6 +1,7 @@
 // Idempotency cases on the store itself: exclusive claims, completion, release, leases,
 // retention, the version guard and batched claims.
-import { type ClaimResult, type IdempotencyStore, abortableSleep as pause } from '@eda/core';
+import type { IdempotencyStore } from '@eda/core';
+import { type ClaimResult, abortableSleep as pause } from '@eda/core/adapter';
 import { expect } from 'vitest';
 import { waitFor } from '../wait-for.js';
 import { expectInProgress } from './expect-in-progress.js';
@@ -234,39 +235,6 @@ export const versionRaceCase: IdempotencyCase = {
       status: 'stale',
       appliedVersion: 20,
     });
-  },
-};
-
-/** claimMany answers per key, in input order, with one winner per key across parallel callers. */
-export const claimManyCase: IdempotencyCase = {
-  name: 'claimMany: results per key in input order, and exactly one winner per key across parallel callers',
-  requires: [],
-  async run(context) {
-    const { store } = context;
-    const done = context.name('done');
-    const held = context.name('held');
-    const free = [context.name('free-a'), context.name('free-b')];
-    const doneToken = tokenOf(await store.claim(done, { leaseMs: LEASE }), 'set-up claim');
-    await store.complete(done, doneToken, { retentionMs: RETENTION });
-    tokenOf(await store.claim(held, { leaseMs: LEASE }), 'set-up claim');
-    const results = await store.claimMany([free[0]!, done, held, free[1]!], { leaseMs: LEASE });
-    expect(
-      results.map((r) => r.status),
-      'statuses in input order',
-    ).toEqual(['claimed', 'done', 'in-progress', 'claimed']);
-    const keys = Array.from({ length: 5 }, (_, i) => context.name(`batch-${i}`));
-    const batches = await Promise.all(
-      Array.from({ length: 10 }, (_, caller) =>
-        store.claimMany(caller % 2 ? [...keys].reverse() : keys, { leaseMs: LEASE }),
-      ),
-    );
-    for (const key of keys) {
-      const winners = batches.filter((batch, caller) => {
-        const order = caller % 2 ? [...keys].reverse() : keys;
-        return batch[order.indexOf(key)]?.status === 'claimed';
-      });
-      expect(winners, `winners of ${key}`).toHaveLength(1);
-    }
   },
 };
 

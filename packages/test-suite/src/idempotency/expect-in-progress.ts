@@ -1,6 +1,6 @@
 // The in-progress answer may say how long the holder's lease has left (`retryAfterMs`): when it
 // does, that must be a real bound, since a consumer waits that long before it tries again.
-import type { ClaimResult } from '@eda/core';
+import type { ClaimResult } from '@eda/core/adapter';
 import { expect } from 'vitest';
 
 /** Asserts `result` is in-progress, with an optional `retryAfterMs` within the lease. */

@@ -1,6 +1,5 @@
 // Every case of the idempotency store contract, by id.
 import {
-  claimManyCase,
   completeCase,
   leaseTakeoverCase,
   parallelClaimsCase,
@@ -25,7 +24,6 @@ export const idempotencyStoreCases = {
   retention: retentionCase,
   versionGuard: versionGuardCase,
   versionRace: versionRaceCase,
-  claimMany: claimManyCase,
   failedHandlerRetried: failedHandlerRetriedCase,
   restart: restartCase,
 } as const satisfies Readonly<Record<string, IdempotencyCase>>;

@@ -1,5 +1,6 @@
 // What an adapter gives the idempotency store contract suite, and what each case receives.
-import type { IdempotencyCapabilities, IdempotencyStore } from '@eda/core';
+import type { IdempotencyStore } from '@eda/core';
+import type { IdempotencyCapabilities } from '@eda/core/adapter';
 import type { ContractCase, ContractTiming } from '../contract-case.js';
 
 /** Optional hooks an idempotency environment may offer. */

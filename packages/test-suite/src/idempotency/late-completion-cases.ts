@@ -2,7 +2,7 @@
 // its lease while nobody else claimed the key has still done the work once, so its completion
 // must be recorded (else a later duplicate runs the side effect again). Only a real takeover
 // (another claim in between) may refuse it.
-import { type ClaimResult, abortableSleep as pause } from '@eda/core';
+import { type ClaimResult, abortableSleep as pause } from '@eda/core/adapter';
 import { expect } from 'vitest';
 import { expectInProgress } from './expect-in-progress.js';
 import type { IdempotencyCase } from './idempotency-setup.js';

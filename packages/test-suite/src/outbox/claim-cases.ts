@@ -1,6 +1,7 @@
 // Outbox cases about writing and claiming: intact messages, rollbacks, late commits, order per
 // aggregate, failed records, leases, dead records and purging.
-import { jsonCodec, type OutboxRecord } from '@eda/core';
+import { jsonCodec } from '@eda/core';
+import type { OutboxRecord } from '@eda/core/adapter';
 import { expect } from 'vitest';
 import { assertSameBytes, everyByteValue } from '../bytes.js';
 import { waitFor } from '../wait-for.js';

@@ -1,5 +1,6 @@
 // Claims repeatedly, as a relay would, until the claimed records satisfy a condition.
-import type { OutboxRecord, OutboxStore } from '@eda/core';
+import type { OutboxStore } from '@eda/core';
+import type { OutboxRecord } from '@eda/core/adapter';
 import { waitFor } from '../wait-for.js';
 
 /** Options of `claimUntil`. */

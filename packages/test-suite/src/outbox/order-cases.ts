@@ -1,7 +1,8 @@
 // Outbox cases about whose writes come first and whose settlements count: per-aggregate order is
 // write order (not the order in which writer transactions began), and a settlement from a claim
 // that was taken over changes nothing.
-import { EdaError, type OutboxRecord } from '@eda/core';
+import { EdaError } from '@eda/core';
+import type { OutboxRecord } from '@eda/core/adapter';
 import { expect } from 'vitest';
 import { waitFor } from '../wait-for.js';
 import { claimUntil } from './claim-loop.js';

@@ -1,5 +1,6 @@
 // Runs outbox store cases over fresh environments and registers the suite with vitest.
-import { jsonCodec, type OutgoingMessage, uuidv7 } from '@eda/core';
+import { jsonCodec, type OutgoingMessage } from '@eda/core';
+import { uuidv7 } from '@eda/core/adapter';
 import { expect } from 'vitest';
 import {
   type CaseScope,

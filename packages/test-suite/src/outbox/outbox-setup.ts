@@ -1,5 +1,6 @@
 // What an adapter gives the outbox store contract suite, and what each case receives.
-import type { MessageKind, OutboxCapabilities, OutboxStore, OutgoingMessage } from '@eda/core';
+import type { MessageKind, OutboxStore, OutgoingMessage } from '@eda/core';
+import type { OutboxCapabilities } from '@eda/core/adapter';
 import type { ContractCase, ContractTiming } from '../contract-case.js';
 
 /** Optional hooks an outbox environment may offer. */

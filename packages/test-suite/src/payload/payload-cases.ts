@@ -74,7 +74,7 @@ export const binaryExactCase: PayloadCase = {
 /** An async iterable is accepted and stored as the concatenation of its chunks. */
 export const streamingPutCase: PayloadCase = {
   name: 'streaming: an async iterable of chunks is stored as their concatenation',
-  requires: ['streaming'],
+  requires: [],
   async run(context) {
     const chunks = [
       everyByteValue(0),

@@ -1,5 +1,6 @@
 // What an adapter gives the payload store contract suite, and what each case receives.
-import type { DataRef, PayloadStore, PayloadStoreCapabilities } from '@eda/core';
+import type { DataRef, PayloadStore } from '@eda/core';
+import type { PayloadStoreCapabilities } from '@eda/core/adapter';
 import type { ContractCase, ContractTiming } from '../contract-case.js';
 
 /** A capability flag that a payload case needs. */

@@ -4,12 +4,11 @@
 import {
   type BusEvent,
   createInMemoryIdempotencyStore,
-  dedupeKey,
   type Envelope,
   type MessageKind,
   on,
-  uuidv7,
 } from '@eda/core';
+import { dedupeKey, uuidv7 } from '@eda/core/adapter';
 import { expect } from 'vitest';
 import { createInbox } from '../inbox.js';
 import { aNounOf, capabilityOf, createChannel, emit } from './channel.js';

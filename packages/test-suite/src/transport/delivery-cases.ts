@@ -9,10 +9,9 @@ import {
   type MessageKind,
   type OutgoingMessage,
   on,
-  abortableSleep as pause,
   type ReceivedMessage,
-  uuidv7,
 } from '@eda/core';
+import { abortableSleep as pause, uuidv7 } from '@eda/core/adapter';
 import { expect } from 'vitest';
 import { assertSameBytes, everyByteValue } from '../bytes.js';
 import { createInbox, type Inbox } from '../inbox.js';

@@ -11,8 +11,8 @@ import {
   type OutgoingMessage,
   on,
   readDeadLetterReason,
-  uuidv7,
 } from '@eda/core';
+import { uuidv7 } from '@eda/core/adapter';
 import { expect } from 'vitest';
 import { createInbox } from '../inbox.js';
 import { aNounOf, capabilityOf, createChannel, emit, emitRaw, nounOf } from './channel.js';

@@ -1,6 +1,7 @@
 // Transport cases about clients and brokers going away: close and reopen, a client killed
 // mid-message, a broker restarted mid-stream. Nothing may be lost.
-import { type MessageKind, on, abortableSleep as pause, type Transport } from '@eda/core';
+import { type MessageKind, on, type Transport } from '@eda/core';
+import { abortableSleep as pause } from '@eda/core/adapter';
 import { expect } from 'vitest';
 import { createDeferred } from '../deferred.js';
 import { createInbox } from '../inbox.js';

@@ -1,5 +1,6 @@
 // What an adapter gives the transport contract suite, and what each case receives.
-import type { Bus, BusOptions, Transport, TransportCapabilities } from '@eda/core';
+import type { Bus, BusOptions, Transport } from '@eda/core';
+import type { TransportCapabilities } from '@eda/core/adapter';
 import type { ContractCase, ContractTiming } from '../contract-case.js';
 
 /** Optional fault and routing hooks an environment may offer; cases that need one are skipped without it. */

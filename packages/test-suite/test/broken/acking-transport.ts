@@ -1,6 +1,7 @@
 // Broken on purpose: settles every delivery as `ack`, even when the pipeline asked for a retry or
 // a dead letter (the "commit failed messages" bug).
-import type { DeliveryHandler, InMemoryTransport, Transport } from '@eda/core';
+import type { InMemoryTransport, Transport } from '@eda/core';
+import type { DeliveryHandler } from '@eda/core/adapter';
 import { forwardTransport } from './transport-wrapper.js';
 
 export function ackingTransport(inner: InMemoryTransport): Transport {

@@ -1,12 +1,8 @@
 // Broken on purpose: claims with a cursor over the sequence ("id > last seen") and no commit
 // fence, so a row whose transaction commits after a later row's is skipped forever. Rows it
 // already claimed once (leased or failed) stay eligible, as in a relay that retries its own.
-import type {
-  InMemoryOutboxStore,
-  InMemoryTransaction,
-  OutboxRecord,
-  OutboxStore,
-} from '@eda/core';
+import type { InMemoryOutboxStore, InMemoryTransaction, OutboxStore } from '@eda/core';
+import type { OutboxRecord } from '@eda/core/adapter';
 
 export function cursorOutboxStore(inner: InMemoryOutboxStore): OutboxStore<InMemoryTransaction> {
   let cursor = 0;

@@ -1,6 +1,7 @@
 // Broken on purpose: a deferred retry (waiting for another consumer's claim) is redelivered as
 // an ordinary retry, so each wait counts as a delivery and spends the retry budget.
-import type { DeliveryHandler, InMemoryTransport, Transport } from '@eda/core';
+import type { InMemoryTransport, Transport } from '@eda/core';
+import type { DeliveryHandler } from '@eda/core/adapter';
 import { forwardTransport } from './transport-wrapper.js';
 
 export function deferralCountingTransport(inner: InMemoryTransport): Transport {

@@ -15,7 +15,6 @@ export function expiringIdempotencyStore(): IdempotencyStore {
       if (result.status === 'claimed') leaseEnds.set(result.token, Date.now() + options.leaseMs);
       return result;
     },
-    claimMany: (keys, options) => inner.claimMany(keys, options),
     async complete(key, token, options) {
       const end = leaseEnds.get(token);
       leaseEnds.delete(token);

@@ -1,13 +1,8 @@
 // Broken on purpose: closing a subscription loses the settlement of the last message it acked
 // (as a consumer that commits offsets lazily and skips the final commit on close would), so the
 // next consumer of the subscription gets that message again.
-import {
-  type DeliveryHandler,
-  type InMemoryTransport,
-  type OutgoingMessage,
-  parseAttributes,
-  type Transport,
-} from '@eda/core';
+import type { InMemoryTransport, OutgoingMessage, Transport } from '@eda/core';
+import { type DeliveryHandler, parseAttributes } from '@eda/core/adapter';
 import { forwardTransport } from './transport-wrapper.js';
 
 export function forgetfulCloseTransport(inner: InMemoryTransport): Transport {

@@ -1,7 +1,7 @@
 // Broken on purpose: claim reads the key, awaits (a network round trip), then writes it: GET
 // then SET instead of SET NX. Everything else follows core's in-memory store, which it uses for
 // completions, releases, leases and versions once a claim is (wrongly) granted.
-import type { ClaimResult, IdempotencyStore } from '@eda/core';
+import type { IdempotencyStore } from '@eda/core';
 import { createInMemoryIdempotencyStore } from '@eda/core';
 
 const roundTrip = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -27,11 +27,6 @@ export function racyIdempotencyStore(): IdempotencyStore {
   return {
     capabilities: inner.capabilities,
     claim,
-    async claimMany(keys, options) {
-      const results: ClaimResult[] = [];
-      for (const key of keys) results.push(await claim(key, options));
-      return results;
-    },
     async complete(key, token, options) {
       if (held.get(key) === token) held.delete(key);
       return inner.complete(key, token, options);

@@ -1,6 +1,7 @@
 // Broken on purpose: one acknowledged delivery in a hundred is delivered once more, right after
 // its ack (as a broker that lost the ack would), so it lands before the case's sentinels.
-import type { DeliveryHandler, InMemoryTransport, Transport } from '@eda/core';
+import type { InMemoryTransport, Transport } from '@eda/core';
+import type { DeliveryHandler } from '@eda/core/adapter';
 import { forwardTransport } from './transport-wrapper.js';
 
 export function redeliveringTransport(inner: InMemoryTransport): Transport {

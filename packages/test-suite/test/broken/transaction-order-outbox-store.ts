@@ -1,12 +1,8 @@
 // Broken on purpose: claims in transaction order (the order in which writer transactions began,
 // then write order), as an outbox ordered by transaction id does, with the commit fence kept.
 // Two conflicting writers of one aggregate whose second began first come out inverted.
-import type {
-  InMemoryOutboxStore,
-  InMemoryTransaction,
-  OutboxRecord,
-  OutboxStore,
-} from '@eda/core';
+import type { InMemoryOutboxStore, InMemoryTransaction, OutboxStore } from '@eda/core';
+import type { OutboxRecord } from '@eda/core/adapter';
 
 export function transactionOrderOutboxStore(
   inner: InMemoryOutboxStore,
