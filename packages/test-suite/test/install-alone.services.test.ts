@@ -25,6 +25,7 @@ import {
   workspaceRoot,
 } from './pack-workspace.js';
 import { type ReadmeSnippet, readmeSnippets } from './readme-snippets.js';
+import { removeSnippetLeftovers } from './snippet-leftovers.js';
 
 const core = '@eda/core';
 // The contract suites run under vitest in an adapter's own tests: not an adapter a user installs.
@@ -103,6 +104,7 @@ const snippetEnv = (): Record<string, string> => ({
 beforeAll(async () => {
   const packed = buildAndPack(published, join(scratch, 'packed'));
   execFileSync('createdb', ['--maintenance-db', endpoints.postgresUrl, database]);
+  await removeSnippetLeftovers();
   // Two installs at a time: the machine has two cores, and npm's cache is warm after the first.
   await inBatches(installs, 2, async (install) => {
     const dir = mkdtempSync(join(tmpdir(), 'eda-user-'));
@@ -116,7 +118,8 @@ beforeAll(async () => {
   report();
 }, 900_000);
 
-afterAll(() => {
+afterAll(async () => {
+  await removeSnippetLeftovers();
   for (const { dir } of projects.values()) rmSync(dir, { recursive: true, force: true });
   rmSync(scratch, { recursive: true, force: true });
   execFileSync('dropdb', [
@@ -155,8 +158,11 @@ describe.each(installs)('$label, from its tarball in a fresh npm project', (inst
     })),
   );
 
-  it('has a runnable getting-started snippet in its README', () => {
+  it('has a runnable getting-started snippet in its README, each saying what it prints', () => {
     expect(snippets.length).toBeGreaterThan(0);
+    // A snippet that prints nothing could exit without its handler ever running.
+    for (const snippet of snippets)
+      expect(snippet.prints, `${snippet.readme}:${snippet.line}`).not.toEqual([]);
   });
 
   it.each(snippets)(
