@@ -9,7 +9,7 @@ const shared = {
   ssr: { resolve: { conditions: ['development'] } },
 };
 
-// The contract suites once more against what is published, built (CI builds before it tests).
+// The contract suites once more against what is published, built (its global setup builds).
 // Vitest adds the `development` condition to every environment whatever `resolve.conditions`
 // says, so this plugin resolves instead: a published package's name to the entry its packed
 // package.json names (publishConfig.exports), and a test's relative import of its own package's
@@ -72,6 +72,7 @@ export default defineConfig({
         plugins: [builtOutput],
         test: {
           name: 'dist',
+          globalSetup: ['packages/test-suite/test/build-packages.global-setup.ts'],
           // The in-memory contracts and the adapter contracts that take seconds (about 55 s
           // together on two cores). Kafka's and RabbitMQ's restart their brokers and take minutes:
           // run them here too if CI time allows (issue 15's note).

@@ -37,12 +37,8 @@ export function publishedPackages(): WorkspacePackage[] {
     .filter((pkg) => pkg.manifest.private !== true);
 }
 
-/** Builds `packages` (turbo replays its cache when nothing changed), then packs each into `scratch`. */
-export function buildAndPack(
-  packages: readonly WorkspacePackage[],
-  scratch: string,
-): Map<string, PackResult> {
-  // A fresh build first: packing a stale or missing dist would ship the wrong files.
+/** Builds `packages` and what they depend on; turbo replays its cache when nothing changed. */
+export function buildPackages(packages: readonly WorkspacePackage[]): void {
   execFileSync(
     'pnpm',
     [
@@ -55,6 +51,15 @@ export function buildAndPack(
     ],
     { cwd: workspaceRoot, stdio: 'pipe' },
   );
+}
+
+/** Builds `packages`, then packs each into `scratch`. */
+export function buildAndPack(
+  packages: readonly WorkspacePackage[],
+  scratch: string,
+): Map<string, PackResult> {
+  // A fresh build first: packing a stale or missing dist would ship the wrong files.
+  buildPackages(packages);
   const packed = new Map<string, PackResult>();
   for (const pkg of packages) {
     const into = join(scratch, pkg.directory);
