@@ -107,7 +107,7 @@ beforeAll(async () => {
   await removeSnippetLeftovers();
   // Two installs at a time: the machine has two cores, and npm's cache is warm after the first.
   await inBatches(installs, 2, async (install) => {
-    const dir = mkdtempSync(join(tmpdir(), 'eda-user-'));
+    const dir = mkdtempSync(join(scratch, 'user-')); // under the OS temp dir, outside the workspace
     initProject(dir, 'eda-user');
     const tarballs = install.packages.map((pkg) => (packed.get(pkg.name) as PackResult).tarball);
     await npmInstall(dir, [...tarballs, ...install.clients]);
@@ -119,8 +119,7 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
-  await removeSnippetLeftovers();
-  for (const { dir } of projects.values()) rmSync(dir, { recursive: true, force: true });
+  // Local things first: they must go even when a shared service is down at this moment.
   rmSync(scratch, { recursive: true, force: true });
   execFileSync('dropdb', [
     '--maintenance-db',
@@ -129,6 +128,7 @@ afterAll(async () => {
     '--force',
     database,
   ]);
+  await removeSnippetLeftovers();
 });
 
 function report(): void {

@@ -1,7 +1,7 @@
 // The README snippets use the plain names a user would (queue "ship.order", topics "shop.*"), not
 // a test's unique names: remove them before and after a run so each run starts from nothing
 // queued and leaves nothing behind on the shared services.
-import { connectRabbit, createKafka } from '@eda/test-services';
+import { connectRabbit, createKafka, waitForKafka } from '@eda/test-services';
 
 const rabbitQueues = ['ship.order', 'shipping.dead-letter'];
 const kafkaTopicPrefix = 'shop.';
@@ -13,6 +13,8 @@ export async function removeSnippetLeftovers(): Promise<void> {
   for (const queue of rabbitQueues) await channel.deleteQueue(queue);
   await rabbit.close();
 
+  // Other services tests restart the shared broker: wait for it rather than fail on a restart.
+  await waitForKafka(4);
   const admin = createKafka(4).admin();
   await admin.connect();
   try {
