@@ -1,32 +1,29 @@
 // Packs every published package as the release does (`pnpm pack`, which applies publishConfig
 // and replaces workspace: ranges) and checks what a user would install.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildAndPack,
+  type PackResult,
+  publishedPackages,
+  workspaceRoot,
+} from './pack-workspace.js';
 import {
   fileProblems,
   type Manifest,
   manifestProblems,
   type PackedPackage,
   type ReleaseMetadata,
-  unpack,
 } from './packed-package.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const root = workspaceRoot;
 const rootManifest: Manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const repositoryUrl = String((rootManifest.repository as { url: string }).url);
 const licenseText = readFileSync(join(root, 'LICENSE'), 'utf8');
 
-const published = readdirSync(join(root, 'packages'))
-  .map((folder) => {
-    const directory = `packages/${folder}`;
-    const manifest = JSON.parse(readFileSync(join(root, directory, 'package.json'), 'utf8'));
-    return { name: String(manifest.name), directory, private: manifest.private === true };
-  })
-  .filter((pkg) => !pkg.private);
+const published = publishedPackages();
 
 const expectedFor = (directory: string): ReleaseMetadata => ({
   repositoryUrl,
@@ -35,33 +32,11 @@ const expectedFor = (directory: string): ReleaseMetadata => ({
 });
 
 let scratch: string;
-const packed = new Map<string, PackedPackage>();
+let packed = new Map<string, PackResult>();
 
 beforeAll(() => {
-  // A fresh build first: packing a stale or missing dist would check the wrong files. Turbo
-  // replays its cache when nothing changed, so this costs seconds after `pnpm build`.
-  execFileSync(
-    'pnpm',
-    [
-      'exec',
-      'turbo',
-      'run',
-      'build',
-      '--output-logs=errors-only',
-      ...published.map((pkg) => `--filter=${pkg.name}`),
-    ],
-    { cwd: root, stdio: 'pipe' },
-  );
   scratch = mkdtempSync(join(tmpdir(), 'eda-packed-'));
-  for (const pkg of published) {
-    const into = join(scratch, pkg.directory);
-    mkdirSync(into, { recursive: true });
-    const output = execFileSync('pnpm', ['pack', '--json', '--pack-destination', into], {
-      cwd: join(root, pkg.directory),
-      encoding: 'utf8',
-    });
-    packed.set(pkg.name, unpack(JSON.parse(output).filename, into));
-  }
+  packed = buildAndPack(published, scratch);
 }, 600_000);
 
 afterAll(() => {
