@@ -29,9 +29,25 @@ export class EdaError extends Error {
     Object.defineProperty(this, marker, { value: true });
   }
 
-  /** True for any `@eda` error, from this copy of the package or another. */
-  static isInstance(value: unknown): value is EdaError {
-    return typeof value === 'object' && value !== null && marker in value;
+  /**
+   * True for an `@eda` error of this class or a subclass, from this copy of the package or
+   * another: `EdaError.isInstance` accepts every `@eda` error, `ConfigurationError.isInstance`
+   * only configuration errors. Classes are matched by name along the prototype chain, since two
+   * copies of the package have two distinct classes of the same name.
+   */
+  static isInstance<T extends EdaError>(
+    this: abstract new (
+      ...args: never[]
+    ) => T,
+    value: unknown,
+  ): value is T {
+    if (typeof value !== 'object' || value === null || !(marker in value)) return false;
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class it is called on, on purpose.
+    const wanted = this.name;
+    if (wanted === 'EdaError') return true; // the marker is enough
+    for (let proto = Object.getPrototypeOf(value); proto; proto = Object.getPrototypeOf(proto))
+      if (proto.constructor?.name === wanted) return true;
+    return false;
   }
 }
 

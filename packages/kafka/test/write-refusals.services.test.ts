@@ -69,7 +69,11 @@ describe.each(kafkaMajors)('Kafka %i.x write refusals', (major) => {
         action: 'trimmed',
       }),
     );
-    expect(transport.stats()).toMatchObject({ writesRefused: 1, deadLettersTrimmed: 1 });
+    // Once, or again if the consumer was restarted before its commit (a busy coordinator can
+    // crash it) and the record came back: every refusal ends as a trimmed dead letter.
+    const { writesRefused, deadLettersTrimmed } = transport.stats();
+    expect(writesRefused).toBeGreaterThanOrEqual(1);
+    expect(deadLettersTrimmed).toBe(writesRefused);
     await sub.close();
     const lag = await transport.lag(group, transport.topicFor(type));
     expect(lag).toEqual([{ partition: 0, committed: '3', end: '3', lag: 0 }]);
@@ -158,6 +162,7 @@ describe.each(kafkaMajors)('Kafka %i.x write refusals', (major) => {
       60_000,
       'the subscription to stop',
     );
+    // Only the configuration error: a busy coordinator can also report a (retried) crash.
     const stopped = errors.find((e) => ConfigurationError.isInstance(e)) as Error | undefined;
     expect(stopped?.message).toContain(transport.deadLetterTopicFor(group));
     expect(stopped?.message).toMatch(/missing|does not exist/);
