@@ -40,7 +40,8 @@ export interface RealInfrastructureOptions {
   readonly observers?: readonly BusObserver[];
   /**
    * Told about connection trouble the adapters handle by themselves (a lost RabbitMQ or
-   * PostgreSQL connection, being reconnected). @default the adapters' defaults (RabbitMQ: silent; PostgreSQL: a console warning)
+   * PostgreSQL connection, being reconnected; a Kafka commit that failed and is tried again).
+   * @default the adapters' defaults (RabbitMQ and Kafka here: silent; PostgreSQL: a console warning)
    */
   readonly onError?: (error: unknown) => void;
 }
@@ -76,6 +77,9 @@ export function createRealTransports(namespace: string, onError?: (error: unknow
     topicPrefix: prefix,
     logLevel: 'nothing',
     topics: { partitions: 3 },
+    // With logLevel 'nothing' the Kafka transport's own default is silence: a failed commit
+    // or a consumer crash would leave no trace in a process's output.
+    ...(onError ? { onError } : {}),
   });
   const commands = createRabbitMqTransport({
     url: endpoints.amqpUrl,

@@ -114,15 +114,18 @@ export async function processBatch(
     const last = progress.lastContiguous();
     if (last === undefined || ctx.killed.aborted) return commits;
     // The fetch position moves past settled records at once (synchronously, before the batch
-    // returns), even if the commit below fails: a later commit of this partition covers them,
-    // and a crash before that redelivers them.
+    // returns), even if the commit below fails: it is tried again (see retryLater), a later
+    // commit of this partition covers them, and a crash before that redelivers them.
     if (resolved === undefined || last > resolved) {
       payload.resolveOffset(String(last));
       resolved = last;
     }
     if (requested !== undefined && last <= requested) return commits;
     requested = last;
-    commits = commits.then(async () => {
+    return queueCommit(last);
+  };
+  const queueCommit = (last: bigint): Promise<void> => {
+    const queued: Promise<void> = commits.then(async () => {
       // kafkajs fills in the generation when the commit is sent, not when it was asked for: a
       // commit that waited here while the member rejoined would go out under the new
       // generation, which the broker accepts, and could move back the offset of a partition
@@ -143,16 +146,33 @@ export async function processBatch(
         });
       } catch (error) {
         if (isMembershipLost(error)) lost(error);
+        retryLater(last, queued);
         ctx.options.onError(
           new UnavailableError(
-            `Kafka subscription "${ctx.name}" could not commit ${topic}/${partition} up to offset ${last}: ${(error as Error).message}. Those records are delivered again if this member stops before a later commit succeeds.`,
+            `Kafka subscription "${ctx.name}" could not commit ${topic}/${partition} up to offset ${last}: ${(error as Error).message}. It is tried again while this member keeps the partition; those records are delivered again if this member stops before a commit succeeds.`,
             { cause: error },
           ),
         );
       }
     });
-    ctx.commitChains.set(chainKey, commits);
-    return commits;
+    commits = queued;
+    ctx.commitChains.set(chainKey, queued);
+    return queued;
+  };
+  // The fetch position is already past the records of a failed commit, so when no later
+  // record comes, nothing else would ever commit them: the group's lag would stay above 0
+  // for as long as this member lives. A rejoin needs no retry (kafkajs fetches again from the
+  // committed offset, so the records come again); a membership error without a rejoin (such
+  // as NOT_COORDINATOR_FOR_GROUP) does; a newer commit of the partition covers this one.
+  const retryLater = (last: bigint, failed: Promise<void>) => {
+    const timer = setTimeout(() => {
+      const newest = ctx.commitChains.get(chainKey);
+      if (newest !== failed || ctx.membership.epoch !== epoch) return;
+      if (ctx.closing.aborted || ctx.killed.aborted) return;
+      void queueCommit(last);
+    }, ctx.options.consumer.commitIntervalMs);
+    // A pending retry must not keep a closing process alive.
+    timer.unref();
   };
 
   const heartbeats = setInterval(

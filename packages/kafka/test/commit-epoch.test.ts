@@ -24,47 +24,54 @@ function record(offset: number): KafkaMessage {
   } as KafkaMessage;
 }
 
+/** A batch of `offsets` on t/0 whose commits go to `commit` (the offset sent). */
+function batchOf(offsets: number[], commit: (offset: string) => Promise<void>): EachBatchPayload {
+  return {
+    batch: { topic: 't', partition: 0, messages: offsets.map(record) },
+    resolveOffset: () => undefined,
+    heartbeat: async () => undefined,
+    commitOffsetsIfNecessary: (offsets: { topics: { partitions: { offset: string }[] }[] }) =>
+      commit(offsets.topics[0]!.partitions[0]!.offset),
+  } as unknown as EachBatchPayload;
+}
+
+function contextFor(events: KafkaTransportEvent[]): SubscriptionContext {
+  const handler: DeliveryHandler = async () => ({ type: 'ack' });
+  return {
+    name: 'epoch-test',
+    handler,
+    slots: new Slots(1),
+    writer: {} as RecordWriter,
+    options: resolveKafkaOptions({ logLevel: 'nothing', onError: () => undefined }),
+    deadLetterTopic: 'epoch-test.dlq',
+    retryTopics: [],
+    attempts: new Map(),
+    closing: new AbortController().signal,
+    killed: new AbortController().signal,
+    commitChains: new Map(),
+    monitor: new TransportMonitor((e) => events.push(e)),
+    fail: () => undefined,
+    membership: { epoch: 1 },
+    retryDeadlines: new Map(),
+    pausedByUser: () => false,
+  };
+}
+
 describe('commits across a rejoin', () => {
   it('drops a commit queued before the member rejoined, and sends the ones of the new membership', async () => {
     const events: KafkaTransportEvent[] = [];
-    const handler: DeliveryHandler = async () => ({ type: 'ack' });
-    const ctx: SubscriptionContext = {
-      name: 'epoch-test',
-      handler,
-      slots: new Slots(1),
-      writer: {} as RecordWriter,
-      options: resolveKafkaOptions({ logLevel: 'nothing', onError: () => undefined }),
-      deadLetterTopic: 'epoch-test.dlq',
-      retryTopics: [],
-      attempts: new Map(),
-      closing: new AbortController().signal,
-      killed: new AbortController().signal,
-      commitChains: new Map(),
-      monitor: new TransportMonitor((e) => events.push(e)),
-      fail: () => undefined,
-      membership: { epoch: 1 },
-      retryDeadlines: new Map(),
-      pausedByUser: () => false,
-    };
+    const ctx = contextFor(events);
     const sent: string[] = [];
     let releaseFirst!: () => void;
     const firstInFlight = new Promise<void>((resolve) => {
       releaseFirst = resolve;
     });
-    const payloadOf = (offset: number): EachBatchPayload =>
-      ({
-        batch: { topic: 't', partition: 0, messages: [record(offset)] },
-        resolveOffset: () => undefined,
-        heartbeat: async () => undefined,
-        commitOffsetsIfNecessary: async (offsets: {
-          topics: { partitions: { offset: string }[] }[];
-        }) => {
-          const offset = offsets.topics[0]!.partitions[0]!.offset;
-          sent.push(offset);
-          // The first commit is slow, so the next one waits behind it in the chain.
-          if (offset === '1') await firstInFlight;
-        },
-      }) as unknown as EachBatchPayload;
+    const payloadOf = (offset: number) =>
+      batchOf([offset], async (sentOffset) => {
+        sent.push(sentOffset);
+        // The first commit is slow, so the next one waits behind it in the chain.
+        if (sentOffset === '1') await firstInFlight;
+      });
 
     await processBatch(payloadOf(0), ctx);
     await processBatch(payloadOf(1), ctx);
@@ -85,5 +92,54 @@ describe('commits across a rejoin', () => {
     await processBatch(payloadOf(2), ctx);
     await Promise.all(ctx.commitChains.values());
     expect(sent).toEqual(['1', '3']);
+  });
+});
+
+describe('a commit that failed while the member kept its partition', () => {
+  it('is sent again, with no later record, so the tail of the partition gets committed', async () => {
+    const ctx = contextFor([]);
+    const errors: unknown[] = [];
+    const withErrors = {
+      ...ctx,
+      options: { ...ctx.options, onError: (e: unknown) => errors.push(e) },
+    };
+    const sent: string[] = [];
+    let failures = 1;
+    const payload = batchOf([0, 1, 2], async (offset) => {
+      sent.push(offset);
+      // A request timeout under load: the member stays in its generation.
+      if (failures-- > 0)
+        throw Object.assign(new Error('Request OffsetCommit timed out'), {
+          name: 'KafkaJSRequestTimeoutError',
+        });
+    });
+
+    await processBatch(payload, withErrors);
+    await Promise.all(ctx.commitChains.values());
+    expect(sent).toEqual(['3']);
+    expect(errors).toHaveLength(1);
+    // At the default commit interval (1 s) the same offset goes out again, and only once.
+    await expect.poll(() => sent, { timeout: 5000 }).toEqual(['3', '3']);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(sent).toEqual(['3', '3']);
+  });
+
+  it('is not sent again once a later batch of the partition committed further', async () => {
+    const ctx = contextFor([]);
+    const sent: string[] = [];
+    let failures = 1;
+    const payloadOf = (offset: number) =>
+      batchOf([offset], async (sentOffset) => {
+        sent.push(sentOffset);
+        if (failures-- > 0) throw new Error('Connection timeout');
+      });
+
+    await processBatch(payloadOf(0), ctx);
+    await processBatch(payloadOf(1), ctx);
+    await Promise.all(ctx.commitChains.values());
+    expect(sent).toEqual(['1', '2']);
+    // A retry of offset 1 now would move the group back from 2.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(sent).toEqual(['1', '2']);
   });
 });
