@@ -74,14 +74,20 @@ describe('S3 with @aws-sdk/client-s3', () => {
       return body.sha256();
     };
     // A streamed body cannot be replayed by the SDK's own retry: on a busy machine the server
-    // has once cut the connection mid-upload (EPIPE). Put again once with a fresh stream, saying
-    // so; a second failure, or any answer from S3 itself, still fails the test.
-    const sentSha = await put().catch((error: Error & { code?: string }) => {
-      const cut = /EPIPE|ECONNRESET/.test(`${error.code} ${error.message}`);
-      if (!cut) throw error;
-      console.warn(`S3 cut the 10 MB upload (${error.message}); putting it again once.`);
-      return put();
-    });
+    // cuts the connection mid-upload (EPIPE), twice in a row once at load ~12. Put again with a
+    // fresh stream, up to three times in all, saying so; any answer from S3 itself, or a third
+    // cut, still fails the test.
+    const putWithRetries = async (attempt = 1): Promise<string> =>
+      put().catch(async (error: Error & { code?: string }) => {
+        const cut = /EPIPE|ECONNRESET/.test(`${error.code} ${error.message}`);
+        if (!cut || attempt >= 3) throw error;
+        console.warn(
+          `S3 cut the 10 MB upload (${error.message}); putting it again (try ${attempt + 1} of 3).`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return putWithRetries(attempt + 1);
+      });
+    const sentSha = await putWithRetries();
     // The SDK framed the body as aws-chunked with a checksum trailer: the case some S3 look-alikes
     // store wrongly.
     expect(headers[0]?.['content-encoding']).toMatch(/aws-chunked/);
