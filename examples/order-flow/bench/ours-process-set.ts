@@ -80,7 +80,13 @@ export async function startOurs(options: {
        where starts_with(order_id, $1) group by effect`,
       [prefix],
     );
-    return JSON.stringify(Object.fromEntries(rows.map((r) => [r.step, r.n])));
+    // Pending outbox rows wait behind the server-wide commit-order fence: the oldest writer.
+    const oldest = await pool.query(
+      `select extract(epoch from now() - xact_start)::int as "ageSeconds", datname, application_name,
+         state, left(query, 120) as query
+       from pg_stat_activity where backend_xid is not null order by xact_start limit 1`,
+    );
+    return `${JSON.stringify(Object.fromEntries(rows.map((r) => [r.step, r.n])))}; oldest write transaction on the server: ${JSON.stringify(oldest.rows[0] ?? null)}`;
   };
 
   const finish = async (prefix: string, count: number, placing: Promise<unknown>) => {
