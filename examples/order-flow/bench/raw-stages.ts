@@ -3,9 +3,11 @@
 // committed in one transaction, one order at a time as the payments process does; (b) a relay
 // that claims unpublished rows, sends them with kafkajs and marks them published; (c) a kafkajs
 // consumer that claims the event in an inbox table and writes the reservation row in the same
-// transaction. Round r's events go to a topic of their own, consumed by a group of its own.
+// transaction; (c+) the same consumer doing all inventory does in that transaction, that is also
+// sending its StockReserved event (kafkajs, acks -1) and its ShipOrder command (amqplib, confirmed).
+// Round r's events go to a topic of their own, consumed by a group of its own per consumer.
 import { randomUUID } from 'node:crypto';
-import { createKafka } from '@eda/test-services';
+import { connectRabbit, createKafka } from '@eda/test-services';
 import type { Producer } from 'kafkajs';
 import pg from 'pg';
 import { stampCommits } from './commit-stamps.js';
@@ -21,8 +23,11 @@ export interface RawStages {
   commitPayments(orderIds: readonly string[]): Promise<number>;
   /** (b) Publishes every unpublished event to round `round`'s topic. Returns events/s. */
   relay(round: number): Promise<number>;
-  /** (c) Consumes `count` events of round `round` (inbox claim + ledger row). Returns events/s. */
-  consume(round: number, count: number): Promise<number>;
+  /**
+   * (c) Consumes `count` events of round `round` (inbox claim + ledger row), and with `sends`
+   * (c+) also sends inventory's event and command in the same transaction. Returns events/s.
+   */
+  consume(round: number, count: number, sends: boolean): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -83,6 +88,33 @@ export async function openRawStages(options: {
   const producer: Producer = kafka.producer();
   await producer.connect();
   const topicOf = (round: number) => `${namespace}.raw-payment-completed.r${round}`;
+  const reservedTopic = `${namespace}.raw-stock-reserved`;
+  await admin.createTopics({
+    topics: [{ topic: reservedTopic, numPartitions: PARTITIONS }],
+    waitForLeaders: true,
+  });
+  const rabbit = await connectRabbit('e2e-bench-raw');
+  const commands = await rabbit.createConfirmChannel();
+  const shipQueue = `${namespace}.raw-ship-order`;
+  await commands.assertQueue(shipQueue, { durable: true });
+  /** Inventory's two outputs: StockReserved to Kafka, ShipOrder to its queue, each acknowledged. */
+  const sendOutputs = async (orderId: string, body: string) => {
+    await producer.send({
+      topic: reservedTopic,
+      acks: -1,
+      messages: [
+        { key: orderId, value: body, headers: { id: randomUUID(), type: 'stock.reserved' } },
+      ],
+    });
+    await new Promise<void>((resolve, reject) =>
+      commands.sendToQueue(
+        shipQueue,
+        Buffer.from(body),
+        { persistent: true, messageId: randomUUID(), type: 'ship.order' },
+        (error) => (error ? reject(error) : resolve()),
+      ),
+    );
+  };
   const ledgerSql = `insert into "${schema}".raw_ledger (service, order_id, effect) values ($1, $2, $3)`;
 
   return {
@@ -137,10 +169,10 @@ export async function openRawStages(options: {
       return published / ((performance.now() - started) / 1000);
     },
 
-    async consume(round, count) {
+    async consume(round, count, sends) {
       const inboxSql = `insert into "${schema}".raw_inbox (consumer, message_id) values ($1, $2) on conflict do nothing`;
       const consumer = kafka.consumer({
-        groupId: `${namespace}.raw-inventory.r${round}`,
+        groupId: `${namespace}.raw-inventory${sends ? '-sends' : ''}.r${round}`,
         maxWaitTimeInMs: 1000,
       });
       await consumer.connect();
@@ -153,18 +185,20 @@ export async function openRawStages(options: {
         eachMessage: async ({ message }) => {
           first ??= performance.now();
           const id = message.headers?.id?.toString() ?? '';
-          const { orderId } = JSON.parse(message.value?.toString() ?? '{}') as { orderId: string };
+          const body = message.value?.toString() ?? '{}';
+          const { orderId } = JSON.parse(body) as { orderId: string };
           await inTransaction(pool, async (client) => {
-            const claimed = await client.query(inboxSql, ['inventory', id]);
-            if (claimed.rowCount === 1)
-              await client.query(ledgerSql, ['inventory', orderId, 'reserved']);
+            const claimed = await client.query(inboxSql, [`inventory${sends ? '+' : ''}`, id]);
+            if (claimed.rowCount !== 1) return;
+            await client.query(ledgerSql, [`inventory${sends ? '+' : ''}`, orderId, 'reserved']);
+            if (sends) await sendOutputs(orderId, body);
           });
           handled++;
           last = performance.now();
         },
       });
       try {
-        await waitForCount('raw consumer (c)', () => handled, count);
+        await waitForCount(`raw consumer (c${sends ? '+' : ''})`, () => handled, count);
       } finally {
         await consumer.disconnect();
       }
@@ -172,6 +206,7 @@ export async function openRawStages(options: {
     },
 
     async close() {
+      await rabbit.close();
       await producer.disconnect();
       await admin.disconnect();
       await pool.end();
