@@ -48,6 +48,11 @@ const latencySplit = (commits: readonly OursCommits[]) => {
 const throughput = (commits: readonly OursCommits[]) =>
   (commits.length * 1000) /
   (Math.max(...commits.map((c) => c.reservedAt)) - Math.min(...commits.map((c) => c.paidAt)));
+/** Payments committed per second, first to last payment of the orders. */
+const paymentRate = (commits: readonly OursCommits[]) => {
+  const paid = commits.map((c) => c.paidAt);
+  return ((commits.length - 1) * 1000) / (Math.max(...paid) - Math.min(...paid));
+};
 const spread = (samples: readonly number[]) => {
   const { median, min, max } = summarize(samples);
   return { median: Math.round(median), min: Math.round(min), max: Math.round(max) };
@@ -107,6 +112,8 @@ try {
   };
   const saturatedP50: number[] = [];
   const saturatedP99: number[] = [];
+  /** How fast payments committed alone (first to last payment): ours' first stage. */
+  const paymentRates: number[] = [];
   try {
     for (let r = 0; r <= ROUNDS; r++) {
       const commits = await ours.saturate(`s${r}-`, ORDERS);
@@ -119,13 +126,14 @@ try {
         consumeSends: await raw.consume(r, ORDERS, true),
       };
       log(
-        `round ${r}${r ? '' : ' (warm-up)'}: ours ${Math.round(round.ours)} orders/s (latency p50 ${Math.round(percentile(lat, 50))} ms, p99 ${Math.round(percentile(lat, 99))} ms, ${JSON.stringify(latencySplit(commits))}); raw (a) commit ${Math.round(round.commit)}/s, (b) relay ${Math.round(round.relay)}/s, (c) consume ${Math.round(round.consume)}/s, (c+) consume and send ${Math.round(round.consumeSends)}/s`,
+        `round ${r}${r ? '' : ' (warm-up)'}: ours ${Math.round(round.ours)} orders/s (payments committed ${Math.round(paymentRate(commits))}/s; latency p50 ${Math.round(percentile(lat, 50))} ms, p99 ${Math.round(percentile(lat, 99))} ms, ${JSON.stringify(latencySplit(commits))}); raw (a) commit ${Math.round(round.commit)}/s, (b) relay ${Math.round(round.relay)}/s, (c) consume ${Math.round(round.consume)}/s, (c+) consume and send ${Math.round(round.consumeSends)}/s`,
       );
       if (r === 0) continue;
       for (const key of ['ours', 'commit', 'relay', 'consume', 'consumeSends'] as const)
         samples[key].push(round[key]);
       saturatedP50.push(percentile(lat, 50));
       saturatedP99.push(percentile(lat, 99));
+      paymentRates.push(paymentRate(commits));
     }
   } finally {
     await raw.close();
@@ -174,6 +182,7 @@ try {
         oursMin: Math.round(Math.min(...samples.ours)),
         oursMax: Math.round(Math.max(...samples.ours)),
         rawStages: { commit: stages.commit, relay: stages.relay, consume: consumer },
+        oursPaymentsCommitRate: spread(paymentRates),
         latencyAtSaturationMs: {
           p50Median: Math.round(summarize(saturatedP50).median),
           p99Median: Math.round(summarize(saturatedP99).median),
@@ -193,9 +202,6 @@ try {
   log(
     `paced: latency p50 ${round2(percentile(lat, 50))} ms, p99 ${round2(percentile(lat, 99))} ms, ${JSON.stringify(latencySplit(paced))}`,
   );
-  const firstPaid = Math.min(...paced.map((c) => c.paidAt));
-  const lastPaid = Math.max(...paced.map((c) => c.paidAt));
-  const paidRate = ((count - 1) * 1000) / (lastPaid - firstPaid);
   for (const p of [50, 99]) {
     results.push({
       name: `end-to-end latency p${p}, payment commit -> inventory reservation commit, at half of saturation (${rate} orders/s paced), separate processes`,
@@ -208,7 +214,7 @@ try {
         processes,
         offeredRate: rate,
         saturation: Math.round(saturation),
-        paidRate: Math.round(paidRate),
+        paidRate: Math.round(paymentRate(paced)),
         orders: count,
         minMs: round2(Math.min(...lat)),
         maxMs: round2(Math.max(...lat)),
