@@ -206,6 +206,8 @@ export async function openRawStages(options: {
     },
 
     async close() {
+      // The namespace's clean-up knows the services' queues, not this one.
+      await commands.deleteQueue(shipQueue);
       await rabbit.close();
       await producer.disconnect();
       await admin.disconnect();
