@@ -7,7 +7,9 @@ import { ConfigurationError } from './errors.js';
 
 /** How one domain event type changes the state: made by `when`. */
 export interface StateChange<TState> {
+  /** The domain event type it applies to. */
   readonly definition: DomainEventDefinition;
+  /** Returns the state after the event, given its data upcast to the definition's version. */
   readonly apply: (state: TState, data: unknown, event: RecordedEvent) => TState;
 }
 
