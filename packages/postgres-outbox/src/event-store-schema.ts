@@ -20,6 +20,11 @@ export function eventStoreTable(options: EventStoreTableOptions = {}): TableName
   return tableName(EVENT_STORE_ADAPTER, options.schema ?? 'public', options.table ?? 'eda_events');
 }
 
+/** The quoted, schema-qualified name of the table's append function. */
+export function appendFunction(t: TableName): string {
+  return `"${t.schema}".${t.derived('append')}`;
+}
+
 /**
  * The DDL of the event store table and its global-order index, idempotent (`IF NOT EXISTS`).
  * Run it from your migration tool, or call `ensureEventStoreSchema`.
@@ -29,6 +34,11 @@ export function eventStoreTable(options: EventStoreTableOptions = {}): TableName
  * `(tx_order, seq)`: `seq` from an identity, `tx_order` the appending transaction's id, raised
  * to the previous version's `tx_order` when that is higher, so that a stream's versions are in
  * version order globally too.
+ *
+ * Next to the table it creates (or replaces) the function `<table>_append`, which appends in
+ * one statement whose plan the server caches per session: versions `expected + 1...`, inserted
+ * only when version `expected` exists (or `expected` is 0); it returns how many rows it
+ * inserted, and a taken version fails on the primary key.
  * @throws ConfigurationError when the schema or table name is not a valid identifier.
  */
 export function eventStoreSchemaSql(options: EventStoreTableOptions = {}): string {
@@ -45,7 +55,29 @@ create table if not exists ${t.qualified} (
   seq bigint generated always as identity,
   constraint ${t.derived('stream_version')} primary key (stream, version)
 );
-create unique index if not exists ${t.derived('global_order')} on ${t.qualified} (tx_order, seq);`;
+create unique index if not exists ${t.derived('global_order')} on ${t.qualified} (tx_order, seq);
+create or replace function ${appendFunction(t)}(
+  p_stream text, p_expected integer, p_types text[], p_schema_versions integer[], p_data jsonb
+) returns integer
+language plpgsql volatile
+as $append$
+declare
+  inserted integer;
+begin
+  insert into ${t.qualified} (stream, version, type, schema_version, data, tx_order)
+  select p_stream, p_expected + e.o::int, e.type, e.schema_version, e.data,
+    greatest(
+      pg_current_xact_id(),
+      (select p.tx_order from ${t.qualified} p where p.stream = p_stream and p.version = p_expected)
+    )
+  from rows from (unnest(p_types), unnest(p_schema_versions), jsonb_array_elements(p_data))
+    with ordinality as e(type, schema_version, data, o)
+  where p_expected = 0
+    or exists (select 1 from ${t.qualified} p where p.stream = p_stream and p.version = p_expected);
+  get diagnostics inserted = row_count;
+  return inserted;
+end
+$append$;`;
 }
 
 /**

@@ -21,6 +21,7 @@ import {
 } from '@eda/core';
 import { assertStreamName, prepareAppend } from '@eda/core/adapter';
 import {
+  appendFunction,
   EVENT_STORE_ADAPTER,
   type EventStoreTableOptions,
   eventStoreTable,
@@ -76,7 +77,7 @@ interface EventRow {
   type: string;
   schema_version: number;
   data: unknown;
-  recorded_at: Date;
+  recorded_text: string;
   tx_text: string;
   seq_text: string;
 }
@@ -89,7 +90,7 @@ function recorded(row: EventRow): RecordedEvent {
     type: row.type,
     schemaVersion: row.schema_version,
     data: row.data,
-    recordedAt: row.recorded_at.toISOString(),
+    recordedAt: row.recorded_text,
   };
 }
 
@@ -117,17 +118,15 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
   const guard = `${t.table}_stream_version`;
   // Positions are read as text (xid8 and bigint exceed JS numbers), under other names: ORDER BY
   // would otherwise sort by these text outputs ('10' before '9') instead of the columns.
-  const columns =
-    'e.stream, e.version, e.type, e.schema_version, e.data, e.recorded_at, e.tx_order::text as tx_text, e.seq::text as seq_text';
+  // recorded_at is formatted by the server: parsing it into a Date to print it again was most
+  // of the client's work per row.
+  const columns = `e.stream, e.version, e.type, e.schema_version, e.data,
+  to_char(e.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as recorded_text,
+  e.tx_order::text as tx_text, e.seq::text as seq_text`;
 
-  // One statement per append. The previous version's row is read in it: absent (the stream is
-  // shorter than expected) nothing is inserted; taken versions fail on the primary key.
-  const appendSql = `insert into ${table} (stream, version, type, schema_version, data, tx_order)
-select $1, $2::int + e.o::int, e.type, e.schema_version, e.data,
-  greatest(pg_current_xact_id(), (select p.tx_order from ${table} p where p.stream = $1 and p.version = $2))
-from rows from (unnest($3::text[]), unnest($4::int[]), jsonb_array_elements($5::jsonb))
-  with ordinality as e(type, schema_version, data, o)
-where $2::int = 0 or exists (select 1 from ${table} p where p.stream = $1 and p.version = $2)`;
+  // One call per append: the table's append function, whose insert plan the server caches per
+  // session (planning the insert on every call cost more than running it).
+  const appendSql = `select ${appendFunction(t)}($1, $2, $3, $4, $5) as inserted`;
   const readStreamSql = `select ${columns} from ${table} e
 where e.stream = $1 and e.version >= $2 order by e.version limit $3`;
   const readAllSql = `select ${columns} from ${table} e
@@ -172,13 +171,19 @@ order by e.tx_order, e.seq limit $3`;
           prepared.map((event) => event.schemaVersion),
           data,
         ]);
-        inserted = result.rowCount ?? 0;
+        inserted = Number(result.rows[0]?.inserted ?? 0);
       } catch (error) {
         const { code, constraint } = error as { code?: unknown; constraint?: unknown };
         if (code === '23505' && constraint === guard) {
           // The transaction is aborted; the winner has committed, so the pool reads its version.
           const actual = await streamVersion(pool, stream).catch(() => undefined);
           throw new StreamVersionConflictError(stream, expectedVersion, actual, { cause: error });
+        }
+        if (code === '42883') {
+          throw new ConfigurationError(
+            `${EVENT_STORE_ADAPTER}: the function ${appendFunction(t)} is missing (the schema was created by hand or a migration left it out): run ensureEventStoreSchema, or apply eventStoreSchemaSql() in a migration.`,
+            { cause: error },
+          );
         }
         throw error;
       }
