@@ -39,6 +39,12 @@ export {
 export { attributesToStrings, parseAttributes } from './envelope.js';
 // describeError is in the user API too (onError callbacks); adapters have it here as well.
 export { describeError, type EdaErrorOptions } from './errors.js';
+export {
+  assertStreamName,
+  MAX_STREAM_NAME_LENGTH,
+  type PreparedDomainEvent,
+  prepareAppend,
+} from './event-store-input.js';
 export { uuidv7 } from './ids.js';
 export { verifyPayload } from './memory/memory-payload-store.js';
 export { inMemoryCapabilities } from './memory/memory-transport.js';

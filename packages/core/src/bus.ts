@@ -26,6 +26,7 @@ import {
   type PublishMiddleware,
 } from './publisher/claim-check-offload.js';
 import { type MessageOptions, prepareMessage } from './publisher/prepare-message.js';
+import { refuseDomainEvent } from './publisher/refuse-domain-event.js';
 import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js';
 
 /** Options of `createBus`. */
@@ -191,6 +192,7 @@ export function createBus<TTransaction = never>(
     const holdBack =
       handling?.outgoing.open && emitOptions.transaction === undefined ? handling : undefined;
     const position = holdBack?.outgoing.reserve();
+    refuseDomainEvent(definition, kind === 'event' ? 'publish' : 'send');
     if (definition.kind !== kind) {
       throw new ConfigurationError(
         `"${definition.type}" is ${definition.kind === 'event' ? 'an event' : 'a command'}: use ${definition.kind === 'event' ? 'publish' : 'send'}().`,

@@ -143,6 +143,49 @@ export class InProgressError extends EdaError {
   }
 }
 
+/**
+ * A domain event (made by `defineDomainEvent`) was given to `publish`, `send` or `on`. Domain
+ * events record how a service stores its own state: they are appended to a stream and never
+ * leave the service. Publish an integration event (`defineEvent`) derived from it instead,
+ * for example in the translation of `createEventCommitter`'s `commit`.
+ */
+export class DomainEventError extends EdaError {
+  constructor(message: string) {
+    super('EDA_DOMAIN_EVENT', message, { retryable: false });
+  }
+}
+
+/**
+ * An append to an event stream expected another version than the stream has: another writer
+ * appended first (optimistic concurrency). Nothing was appended; the transaction should be
+ * rolled back. Read the stream again, decide again, and append with the new version.
+ */
+export class StreamVersionConflictError extends EdaError {
+  /** The stream appended to. */
+  readonly stream: string;
+  /** The version the caller expected the stream to be at. */
+  readonly expectedVersion: number;
+  /** The stream's committed version when the conflict was found, when it could be read. */
+  readonly actualVersion: number | undefined;
+
+  constructor(
+    stream: string,
+    expectedVersion: number,
+    actualVersion: number | undefined,
+    options: EdaErrorOptions = {},
+  ) {
+    const actual = actualVersion === undefined ? 'another version' : `version ${actualVersion}`;
+    super(
+      'EDA_VERSION_CONFLICT',
+      `Stream "${stream}" is at ${actual}, not at the expected version ${expectedVersion}: another writer appended first. Nothing was appended; roll back, read the stream again and decide again.`,
+      { ...options, retryable: true },
+    );
+    this.stream = stream;
+    this.expectedVersion = expectedVersion;
+    this.actualVersion = actualVersion;
+  }
+}
+
 /** The component was closed; create a new one. */
 export class ClosedError extends EdaError {
   constructor(what: string) {

@@ -30,6 +30,14 @@ export {
 } from './consumer/handler-registration.js';
 export type { IdempotencyOptions } from './consumer/idempotency-step.js';
 export { UnhandledMessageError, type UnhandledPolicy } from './consumer/route-step.js';
+export type {
+  AppendResult,
+  EventStore,
+  EventStoreCapabilities,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+} from './contracts/event-store.js';
 export type { IdempotencyStore } from './contracts/idempotency-store.js';
 export type { OutboxStore } from './contracts/outbox-store.js';
 export type { PayloadStore } from './contracts/payload-store.js';
@@ -43,6 +51,15 @@ export type {
 export { type DataRef, formatDataRef, parseDataRef } from './data-ref.js';
 export { readDeadLetterReason } from './dead-letter-headers.js';
 export {
+  type DomainEventDefinition,
+  type DomainEventOptions,
+  type DomainInputOf,
+  type DomainOutputOf,
+  defineDomainEvent,
+  domainEvent,
+  type NewDomainEvent,
+} from './domain-event.js';
+export {
   type Envelope,
   type EnvelopeAttributes,
   MAX_ENTITY_VERSION,
@@ -53,21 +70,40 @@ export {
   ClosedError,
   ConfigurationError,
   DecodeError,
+  DomainEventError,
   describeError,
   EdaError,
   InProgressError,
   OwnershipError,
   PayloadError,
+  StreamVersionConflictError,
   UnavailableError,
   ValidationError,
   type ValidationIssue,
 } from './errors.js';
+export {
+  type AppendedEvent,
+  type CommitOptions,
+  type CommitResult,
+  createEventCommitter,
+  type EventCommitter,
+  type EventCommitterOptions,
+  isEventOf,
+  type PublishTranslated,
+  type TranslatedEventOptions,
+  type Translation,
+} from './event-committer.js';
 export {
   createInMemoryBroker,
   type InMemoryBroker,
   type InMemoryBrokerOptions,
   type InMemoryDeadLetter,
 } from './memory/memory-broker.js';
+export {
+  createInMemoryEventStore,
+  type InMemoryEventStore,
+  type InMemoryEventStoreOptions,
+} from './memory/memory-event-store.js';
 export {
   createInMemoryIdempotencyStore,
   type InMemoryIdempotencyStore,
@@ -107,6 +143,7 @@ export {
 } from './outbox/outbox-relay.js';
 export type { ClaimCheckOptions, PublishMiddleware } from './publisher/claim-check-offload.js';
 export { EncodeError, type MessageOptions } from './publisher/prepare-message.js';
+export { replay, type StateChange, when } from './replay.js';
 export type { RetryPolicyOptions } from './retry-policy.js';
 export {
   createWorkflowTracker,

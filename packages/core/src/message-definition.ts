@@ -72,20 +72,20 @@ export interface DefinitionOptions<TSchema extends StandardSchemaV1 | undefined>
 
 const TYPE_NAME = /^[A-Za-z][A-Za-z0-9._:-]{0,199}$/;
 
-function define<TKind extends MessageKind>(
-  kind: TKind,
-  options: DefinitionOptions<StandardSchemaV1 | undefined>,
-): MessageDefinition<TKind> {
-  const { type, owner, version = 1, schema, upcasters = {} } = options;
+/**
+ * Checks the options every definition shares (type name, version, upcasters, validation) and
+ * returns whether data is validated.
+ * @throws ConfigurationError naming the type and the option that is wrong.
+ */
+export function checkDefinitionOptions(
+  options: Omit<DefinitionOptions<StandardSchemaV1 | undefined>, 'owner'>,
+): boolean {
+  const { type, version = 1, schema, upcasters = {} } = options;
   if (!TYPE_NAME.test(type)) {
     throw new ConfigurationError(
       `Message type "${type}" is invalid: start with a letter and use letters, digits, ".", "-", "_" or ":" (at most 200).`,
     );
   }
-  if (!owner)
-    throw new ConfigurationError(
-      `Message type "${type}" needs an owner: the service that ${kind === 'event' ? 'publishes' : 'handles'} it.`,
-    );
   if (!Number.isSafeInteger(version) || version < 1) {
     throw new ConfigurationError(
       `Message type "${type}" has version ${version}: use an integer >= 1.`,
@@ -101,6 +101,19 @@ function define<TKind extends MessageKind>(
   const validate = options.validate ?? schema !== undefined;
   if (validate && !schema)
     throw new ConfigurationError(`Message type "${type}" asks for validation but has no schema.`);
+  return validate;
+}
+
+function define<TKind extends MessageKind>(
+  kind: TKind,
+  options: DefinitionOptions<StandardSchemaV1 | undefined>,
+): MessageDefinition<TKind> {
+  const { type, owner, version = 1, schema, upcasters = {} } = options;
+  const validate = checkDefinitionOptions(options);
+  if (!owner)
+    throw new ConfigurationError(
+      `Message type "${type}" needs an owner: the service that ${kind === 'event' ? 'publishes' : 'handles'} it.`,
+    );
   return {
     type,
     kind,
@@ -155,8 +168,8 @@ export function versionOfDataschema(
  * schema's output.
  * @throws ValidationError listing the issues.
  */
-export async function validateData<D extends MessageDefinition>(
-  definition: D,
+export async function validateData(
+  definition: Pick<MessageDefinition, 'type' | 'version' | 'schema' | 'validate'>,
   data: unknown,
 ): Promise<unknown> {
   if (!definition.validate || !definition.schema) return data;

@@ -41,3 +41,16 @@ describe('docs/testing.md', () => {
     expect(containsBlock(code, altered)).toBe(false);
   });
 });
+
+describe('docs/event-sourcing.md', () => {
+  const page = read('../../../docs/event-sourcing.md');
+  const code = read('./event-sourcing-guide.test.ts');
+
+  it('has code blocks, each run by event-sourcing-guide.test.ts', () => {
+    const blocks = typescriptBlocks(page);
+    expect(blocks.length, 'TypeScript blocks in the page').toBe(4);
+    for (const block of blocks) {
+      expect(containsBlock(code, block), `block not in the test file:\n${block}`).toBe(true);
+    }
+  });
+});

@@ -1,4 +1,9 @@
 export type { ChangeListener, ListenConnection } from './change-listener.js';
+export {
+  type EventStoreTableOptions,
+  ensureEventStoreSchema,
+  eventStoreSchemaSql,
+} from './event-store-schema.js';
 export { createFallbackTransport, type FallbackTransportOptions } from './fallback-transport.js';
 export { type FenceHolder, type FenceLag, OutboxFenceHeldError } from './fence-monitor.js';
 export {
@@ -8,6 +13,11 @@ export {
 } from './idempotency-schema.js';
 export { ensureInboxSchema, type InboxTableOptions, inboxSchemaSql } from './inbox-schema.js';
 export { ensureOutboxSchema, type OutboxTableOptions, outboxSchemaSql } from './outbox-schema.js';
+export {
+  createPostgresEventStore,
+  type PostgresEventStore,
+  type PostgresEventStoreOptions,
+} from './postgres-event-store.js';
 export {
   createPostgresIdempotencyStore,
   type PostgresIdempotencyStore,

@@ -18,6 +18,7 @@ import { type ClaimedRow, decodeRow, encodeMessage } from './outbox-row.js';
 import { OUTBOX_ADAPTER, type OutboxTableOptions, outboxTable } from './outbox-schema.js';
 import { watchPoolErrors } from './pool-errors.js';
 import type { SqlClient, SqlTransaction } from './sql-client.js';
+import { assertTransaction, isPgPool } from './transaction-client.js';
 
 /** Options of `createPostgresOutboxStore`. */
 export interface PostgresOutboxStoreOptions extends OutboxTableOptions {
@@ -107,52 +108,11 @@ export interface PostgresOutboxStore extends OutboxStore<SqlTransaction> {
   close(): Promise<void>;
 }
 
-interface PoolWithOptions {
-  readonly options: pg.ClientConfig;
-  readonly totalCount: number;
-}
-
-function isPgPool(pool: unknown): pool is PoolWithOptions {
-  return (
-    typeof pool === 'object' &&
-    pool !== null &&
-    'options' in pool &&
-    'totalCount' in pool &&
-    typeof (pool as { connect?: unknown }).connect === 'function'
-  );
-}
-
 /** PostgreSQL's largest timeout setting, in milliseconds. */
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
 function isListeningPool(pool: unknown): pool is ListeningSqlPool {
   return typeof (pool as { connect?: unknown } | null)?.connect === 'function';
-}
-
-function assertTransaction(transaction: unknown): asserts transaction is SqlTransaction {
-  const handle = transaction as SqlTransaction | undefined;
-  if (!handle || typeof handle.query !== 'function') {
-    throw new ConfigurationError(
-      `${OUTBOX_ADAPTER}: add() needs a pg client inside a transaction (after BEGIN), got ${handle === null ? 'null' : typeof handle}: use withTransaction(pool, (client) => ...).`,
-    );
-  }
-  if (isPgPool(handle)) {
-    throw new ConfigurationError(
-      `${OUTBOX_ADAPTER}: add() was given a pool; a pool runs each query on any connection, outside your transaction. Pass the client on which you ran BEGIN, or use withTransaction(pool, (client) => ...).`,
-    );
-  }
-  const status =
-    typeof handle.getTransactionStatus === 'function' ? handle.getTransactionStatus() : null;
-  if (status === 'I') {
-    throw new ConfigurationError(
-      `${OUTBOX_ADAPTER}: add() was given a client that is not inside a transaction, so the message would be written even if your business change rolls back. Run BEGIN first (and await it), or use withTransaction(pool, (client) => ...).`,
-    );
-  }
-  if (status === 'E') {
-    throw new ConfigurationError(
-      `${OUTBOX_ADAPTER}: add() was given a client whose transaction already failed; roll it back and start again.`,
-    );
-  }
 }
 
 function positiveInteger(what: string, value: number): number {
@@ -464,7 +424,7 @@ from held h, (select count(*) from settled) s`;
     table,
 
     async add(transaction, messages) {
-      assertTransaction(transaction);
+      assertTransaction(OUTBOX_ADAPTER, 'add()', transaction);
       if (messages.length === 0) return;
       const rows = messages.map(encodeMessage);
       await insert(transaction, [

@@ -8,6 +8,20 @@ export {
 } from './contract-case.js';
 export { createDeferred, type Deferred } from './deferred.js';
 export { expectEdaError } from './eda-error.js';
+export { type EventStoreCaseId, eventStoreCases } from './event-store/event-store-cases.js';
+export {
+  describeEventStoreContract,
+  runEventStoreCase,
+} from './event-store/event-store-contract.js';
+export type {
+  EventStoreCase,
+  EventStoreCaseContext,
+  EventStoreContractSetup,
+  EventStoreEnvironment,
+  EventStoreFixtures,
+  EventStoreRequirement,
+  HeldTransaction,
+} from './event-store/event-store-setup.js';
 export {
   type IdempotencyStoreCaseId,
   idempotencyStoreCases,

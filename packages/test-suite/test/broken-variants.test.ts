@@ -4,6 +4,9 @@
 // the variant's doing.
 import { describe, expect, it } from 'vitest';
 import {
+  type EventStoreCase,
+  type EventStoreContractSetup,
+  eventStoreCases,
   type IdempotencyCase,
   type IdempotencyContractSetup,
   idempotencyStoreCases,
@@ -13,6 +16,7 @@ import {
   type PayloadCase,
   type PayloadContractSetup,
   payloadStoreCases,
+  runEventStoreCase,
   runIdempotencyStoreCase,
   runOutboxStoreCase,
   runPayloadStoreCase,
@@ -31,11 +35,14 @@ import { forgetfulCloseTransport } from './broken/forgetful-close-transport.js';
 import { racyIdempotencyStore } from './broken/racy-idempotency-store.js';
 import { redeliveringTransport } from './broken/redelivering-transport.js';
 import { reorderingTransport } from './broken/reordering-transport.js';
+import { retryingEventStore } from './broken/retrying-event-store.js';
 import { tamperingPayloadStore, unverifiedPayloadStore } from './broken/tampering-payload-store.js';
 import { transactionOrderOutboxStore } from './broken/transaction-order-outbox-store.js';
+import { unfencedEventStore } from './broken/unfenced-event-store.js';
 import { unfencedOutboxStore } from './broken/unfenced-outbox-store.js';
 import {
   MEMORY_IDLE_MS,
+  memoryEventStoreSetup,
   memoryIdempotencySetup,
   memoryOutboxSetup,
   memoryPayloadSetup,
@@ -312,4 +319,42 @@ describe('broken payload stores', () => {
 
 it('the in-memory setups wait at most a short idle time, so failing cases stay quick', () => {
   expect(MEMORY_IDLE_MS).toBeLessThanOrEqual(1000);
+});
+
+describe('broken event stores', () => {
+  const variant = (
+    name: string,
+    wrap: Parameters<typeof memoryEventStoreSetup>[0],
+    catches: readonly Catch<EventStoreCase>[],
+  ) =>
+    describeVariant<EventStoreCase, EventStoreContractSetup<unknown>>(
+      name,
+      memoryEventStoreSetup(wrap) as EventStoreContractSetup<unknown>,
+      memoryEventStoreSetup() as EventStoreContractSetup<unknown>,
+      runEventStoreCase,
+      catches,
+    );
+  variant(
+    'retries a conflicting append on top of the new version (a lost update)',
+    retryingEventStore,
+    [
+      {
+        id: 'concurrentAppends',
+        testCase: eventStoreCases.concurrentAppends,
+        failure: /exactly one concurrent append commits/,
+      },
+      {
+        id: 'staleVersion',
+        testCase: eventStoreCases.staleVersion,
+        failure: /expected EDA_VERSION_CONFLICT, but it succeeded/,
+      },
+    ],
+  );
+  variant('reads the global order without the commit-order fence', unfencedEventStore, [
+    {
+      id: 'lateCommit',
+      testCase: eventStoreCases.lateCommit,
+      failure: /Nothing happened for \d+ ms while waiting for 3 events/,
+    },
+  ]);
 });

@@ -2,10 +2,12 @@
 // broken-variant tests.
 import {
   createInMemoryBroker,
+  createInMemoryEventStore,
   createInMemoryIdempotencyStore,
   createInMemoryOutboxStore,
   createInMemoryPayloadStore,
   createInMemoryTransport,
+  type EventStore,
   type IdempotencyStore,
   type InMemoryOutboxStore,
   type InMemoryPayloadStore,
@@ -17,6 +19,7 @@ import {
 } from '@eda/core';
 import { fromBinaryHeaders, inMemoryCapabilities } from '@eda/core/adapter';
 import type {
+  EventStoreContractSetup,
   IdempotencyContractSetup,
   OutboxContractSetup,
   PayloadContractSetup,
@@ -160,6 +163,28 @@ export function memoryPayloadSetup(
         async cleanup() {
           inner.objects.clear();
         },
+      };
+    },
+  };
+}
+
+/**
+ * The in-memory event store over an in-memory outbox that shares its transactions (one store
+ * pair per environment). `wrap` turns the store into a variant.
+ */
+export function memoryEventStoreSetup(
+  wrap: (store: EventStore<InMemoryTransaction>) => EventStore<InMemoryTransaction> = (store) =>
+    store,
+): EventStoreContractSetup<InMemoryTransaction> {
+  return {
+    capabilities: { persistent: false },
+    idleMs: MEMORY_IDLE_MS,
+    async createEnvironment() {
+      const outbox = createInMemoryOutboxStore();
+      return {
+        store: wrap(createInMemoryEventStore({ outbox })),
+        outbox,
+        cleanup: async () => undefined,
       };
     },
   };

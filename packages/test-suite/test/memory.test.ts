@@ -2,12 +2,14 @@
 // must pass every case (a skipped case names the capability the in-memory adapter lacks).
 import { createCompositeTransport } from '@eda/core';
 import {
+  describeEventStoreContract,
   describeIdempotencyStoreContract,
   describeOutboxStoreContract,
   describePayloadStoreContract,
   describeTransportContract,
 } from '../src/index.js';
 import {
+  memoryEventStoreSetup,
   memoryIdempotencySetup,
   memoryOutboxSetup,
   memoryPayloadSetup,
@@ -24,3 +26,4 @@ describeTransportContract(
 describeOutboxStoreContract('in-memory outbox store', memoryOutboxSetup());
 describeIdempotencyStoreContract('in-memory idempotency store', memoryIdempotencySetup());
 describePayloadStoreContract('in-memory payload store', memoryPayloadSetup());
+describeEventStoreContract('in-memory event store', memoryEventStoreSetup());

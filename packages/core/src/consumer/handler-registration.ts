@@ -2,6 +2,7 @@
 import type { DeliveryOrigin } from '../contracts/transport.js';
 import type { Envelope } from '../envelope.js';
 import type { MessageDefinition, OutputOf, Upcaster } from '../message-definition.js';
+import { refuseDomainEvent } from '../publisher/refuse-domain-event.js';
 
 /** A received message whose data has been decoded, upcast and validated. */
 export interface ReceivedMessage<TData> extends Envelope<TData> {
@@ -56,6 +57,7 @@ export function on<D extends MessageDefinition>(
   handler: MessageHandler<D>,
   options: HandlerOptions = {},
 ): HandlerRegistration<D> {
+  refuseDomainEvent(definition, 'on');
   return {
     definition,
     handler,

@@ -4,6 +4,7 @@
 import type { OutboxClaimOptions, OutboxRecord, OutboxStore } from '../contracts/outbox-store.js';
 import type { OutgoingMessage } from '../contracts/transport.js';
 import { ConfigurationError, UnavailableError } from '../errors.js';
+import { endTransaction, openTransaction } from './memory-transactions.js';
 
 /** An in-memory transaction handle. */
 export interface InMemoryTransaction {
@@ -67,9 +68,16 @@ export function createInMemoryOutboxStore(): InMemoryOutboxStore {
       } else {
         rows = rows.filter((row) => row.transactionId !== id);
       }
+      endTransaction(transaction, commit);
       wake();
     };
-    return { id, commit: () => finish(true), rollback: () => finish(false) };
+    const transaction: InMemoryTransaction = {
+      id,
+      commit: () => finish(true),
+      rollback: () => finish(false),
+    };
+    openTransaction(transaction);
+    return transaction;
   };
 
   /**
