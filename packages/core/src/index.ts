@@ -11,6 +11,7 @@ export {
   createBus,
   type EmitOptions,
   type SubscribeHandlersOptions,
+  type TracingOptions,
 } from './bus.js';
 export { bytesCodec, type Codec, type Codecs, createCodecs, jsonCodec } from './codec.js';
 export { type CompositeTransportOptions, createCompositeTransport } from './composite-transport.js';
@@ -36,6 +37,7 @@ export type { PayloadStore } from './contracts/payload-store.js';
 export type {
   DeadLetterReason,
   DeliveryOrigin,
+  MessagingDestination,
   OutgoingMessage,
   Subscription,
   Transport,
@@ -85,6 +87,7 @@ export {
 } from './memory/memory-payload-store.js';
 export {
   createInMemoryTransport,
+  IN_MEMORY_SYSTEM,
   type InMemoryTransport,
   type InMemoryTransportOptions,
 } from './memory/memory-transport.js';
@@ -108,6 +111,7 @@ export {
 export type { ClaimCheckOptions, PublishMiddleware } from './publisher/claim-check-offload.js';
 export { EncodeError, type MessageOptions } from './publisher/prepare-message.js';
 export type { RetryPolicyOptions } from './retry-policy.js';
+export type { ProcessSpanParent } from './tracing.js';
 export {
   createWorkflowTracker,
   type StuckWorkflow,

@@ -6,6 +6,8 @@ import { sleep } from '../abortable-wait.js';
 import type { OutboxRecord, OutboxStore } from '../contracts/outbox-store.js';
 import type { Transport } from '../contracts/transport.js';
 import { ConfigurationError, describeError, UnavailableError } from '../errors.js';
+import { CORE_SCOPE } from '../telemetry/core-scope.js';
+import { instrumentsFor, secondsSince } from '../telemetry/instruments.js';
 import { publishIsolatingRefusals } from './refusal-isolation.js';
 
 /** Options of `createOutboxRelay`. */
@@ -135,13 +137,27 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return result.published.length === 0 && first ? -1 : result.published.length;
   };
 
+  /** The relay's batch metrics (skipped while no metrics SDK is registered). */
+  const recordBatch = (size: number, startedAt: number, failed: boolean) => {
+    const instruments = instrumentsFor(CORE_SCOPE);
+    if (!instruments) return;
+    const attributes = {
+      'eda.transport': transport.name,
+      ...(failed ? { 'error.type': 'refused' } : {}),
+    };
+    instruments.relayBatchSize.record(size, attributes);
+    instruments.relayBatchDuration.record(secondsSince(startedAt), attributes);
+  };
+
   /** One claim-publish-complete cycle; the number published, or -1 after a failure. */
   const cycle = async (): Promise<number> => {
     try {
       const claimedAt = Date.now();
+      const startedAt = performance.now();
       const records = await store.claim({ limit: batchSize, leaseMs });
       const published = records.length ? await publishBatch(records, claimedAt) : 0;
       if (published >= 0) backoffMs = initialBackoffMs;
+      if (records.length) recordBatch(records.length, startedAt, published < 0);
       return published;
     } catch (error) {
       lastError = error;
