@@ -11,6 +11,7 @@ import {
   type MeterProvider,
   metrics,
   type Tracer,
+  type TracerProvider,
   trace,
 } from '@opentelemetry/api';
 
@@ -55,7 +56,8 @@ const NOOP_METER_PROTOTYPE = Object.getPrototypeOf(createNoopMeter()) as object;
 interface ScopeState {
   provider: MeterProvider | undefined;
   instruments: MessagingInstruments | undefined;
-  tracer: Tracer;
+  tracerProvider: TracerProvider | undefined;
+  tracer: Tracer | undefined;
 }
 
 const scopes = new Map<string, ScopeState>();
@@ -63,20 +65,30 @@ const scopes = new Map<string, ScopeState>();
 function stateOf(scope: InstrumentationScope): ScopeState {
   let state = scopes.get(scope.name);
   if (!state) {
-    // A ProxyTracer: it follows the SDK registered later, so it can be kept.
     state = {
       provider: undefined,
       instruments: undefined,
-      tracer: trace.getTracer(scope.name, scope.version),
+      tracerProvider: undefined,
+      tracer: undefined,
     };
     scopes.set(scope.name, state);
   }
   return state;
 }
 
-/** The tracer of a scope. */
+/**
+ * The tracer of a scope. The global proxy provider follows an SDK registered later, but
+ * `trace.disable()` replaces the proxy itself (tests, a reconfigured application): the tracer
+ * is taken again whenever the global provider is another object.
+ */
 export function tracerFor(scope: InstrumentationScope): Tracer {
-  return stateOf(scope).tracer;
+  const state = stateOf(scope);
+  const provider = trace.getTracerProvider();
+  if (provider !== state.tracerProvider || !state.tracer) {
+    state.tracerProvider = provider;
+    state.tracer = provider.getTracer(scope.name, scope.version);
+  }
+  return state.tracer;
 }
 
 /** The metric instruments of a scope, or undefined while no metrics SDK is registered. */

@@ -1,13 +1,7 @@
 // Spans and metrics for what a transport does on the wire: a `send` span per publish call,
 // linked to every message's creation context, and a `settle` span per ack, nack, retry copy,
 // dead letter or offset commit. Adapters call these so none of them re-invents the attributes.
-import {
-  type Attributes,
-  context,
-  type Link,
-  SpanKind,
-  trace,
-} from '@opentelemetry/api';
+import { type Attributes, context, type Link, SpanKind, trace } from '@opentelemetry/api';
 import type { Delivery, OutgoingMessage } from '../contracts/transport.js';
 import { settleParentOf } from '../tracing.js';
 import { spanContextOf } from './creation-context.js';
@@ -122,12 +116,11 @@ function singleDestination(
 
 /** The send and settle instrumentation of an adapter package (its name and version as the scope). */
 export function createMessagingTelemetry(scope: InstrumentationScope): MessagingTelemetry {
-  const tracer = tracerFor(scope);
   return {
     async send(target, messages, fn) {
       const operationName = target.operationName ?? 'send';
       const destination = singleDestination(target, messages);
-      const span = tracer.startSpan(
+      const span = tracerFor(scope).startSpan(
         destination === undefined ? operationName : `${operationName} ${destination}`,
         {
           kind: SpanKind.CLIENT,
@@ -199,7 +192,7 @@ export function createMessagingTelemetry(scope: InstrumentationScope): Messaging
           : { 'messaging.consumer.group.name': target.consumerGroup }),
         ...serverAttributes(target.server),
       };
-      const span = tracer.startSpan(
+      const span = tracerFor(scope).startSpan(
         `${target.operationName} ${target.destination}`,
         { kind: SpanKind.CLIENT, attributes },
         parent,
