@@ -1,26 +1,19 @@
 // OpenTelemetry spans and metrics of the Kafka transport with the real SDK, on a real broker:
-// publish -> consume, a handler that publishes (causation chain), retry then dead letter, and
-// B3 headers on the wire when the application registers the B3 propagator.
+// publish -> consume, a handler that publishes (causation chain), retry then dead letter, a
+// producer and a consumer in two processes in one trace, and B3 headers on the wire when the
+// application registers the B3 propagator.
 import { createBus, defineEvent, on } from '@eda/core';
-import { type OtelSdk, useOtelSdk } from '@eda/test-services/otel';
+import { kafkaBrokers } from '@eda/test-services';
+import { onlySpan, spanIdOf, useOtelSdk } from '@eda/test-services/otel';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
+import { killChildren, startChild } from './child-member.js';
 import { jsonMessage, type Namespace, namespace, until } from './helpers.js';
 
 const MAJOR = 4;
 const Placed = defineEvent<{ orderId: string }>({ type: 'order.placed', owner: 'orders' });
 const Billed = defineEvent<{ orderId: string }>({ type: 'order.billed', owner: 'billing' });
-
-/** The one finished span named `name` (fails naming the spans there are). */
-function only(sdk: OtelSdk, name: string): ReadableSpan {
-  const spans = sdk.named(name);
-  expect(spans.length, `one span "${name}" among ${sdk.spans().map((s) => s.name)}`).toBe(1);
-  return spans[0]!;
-}
-
-const idOf = (span: ReadableSpan) => span.spanContext().spanId;
 
 describe('Kafka spans and metrics (W3C propagators, real SDK)', () => {
   const sdk = useOtelSdk();
@@ -54,9 +47,9 @@ describe('Kafka spans and metrics (W3C propagators, real SDK)', () => {
       'the commit span',
     );
 
-    const create = only(sdk, `create ${topic}`);
-    const send = only(sdk, `send ${topic}`);
-    const process = only(sdk, `process ${topic}`);
+    const create = onlySpan(sdk, `create ${topic}`);
+    const send = onlySpan(sdk, `send ${topic}`);
+    const process = onlySpan(sdk, `process ${topic}`);
     const commit = sdk.named(`commit ${topic}`)[0]!;
     expect(create.kind).toBe(SpanKind.PRODUCER);
     expect(create.instrumentationScope.name).toBe('@eda/core');
@@ -82,7 +75,7 @@ describe('Kafka spans and metrics (W3C propagators, real SDK)', () => {
       'server.address': '127.0.0.1',
       'server.port': 9092,
     });
-    expect(send.links.map((l) => l.context.spanId)).toEqual([idOf(create)]);
+    expect(send.links.map((l) => l.context.spanId)).toEqual([spanIdOf(create)]);
 
     expect(process.kind).toBe(SpanKind.CONSUMER);
     expect(process.attributes).toMatchObject({
@@ -97,7 +90,7 @@ describe('Kafka spans and metrics (W3C propagators, real SDK)', () => {
     });
     // The conventions' default: parent is the ambient context (none here), link the creation.
     expect(process.parentSpanContext).toBeUndefined();
-    expect(process.links.map((l) => l.context.spanId)).toEqual([idOf(create)]);
+    expect(process.links.map((l) => l.context.spanId)).toEqual([spanIdOf(create)]);
 
     expect(commit.attributes).toMatchObject({
       'messaging.system': 'kafka',
@@ -109,7 +102,7 @@ describe('Kafka spans and metrics (W3C propagators, real SDK)', () => {
 
     // The propagator's header and the CloudEvents extension both name the create span.
     const [record] = await ns.readTopic(topic, 1);
-    const traceparent = `00-${create.spanContext().traceId}-${idOf(create)}-01`;
+    const traceparent = `00-${create.spanContext().traceId}-${spanIdOf(create)}-01`;
     expect(record?.headers.traceparent).toBe(traceparent);
     expect(record?.headers.ce_traceparent).toBe(traceparent);
 
@@ -167,22 +160,22 @@ describe('Kafka spans and metrics (W3C propagators, real SDK)', () => {
       () => sdk.spans().length,
     );
 
-    const createPlaced = only(sdk, `create ${placedTopic}`);
-    const processPlaced = only(sdk, `process ${placedTopic}`);
-    const createBilled = only(sdk, `create ${billedTopic}`);
-    const sendBilled = only(sdk, `send ${billedTopic}`);
-    const processBilled = only(sdk, `process ${billedTopic}`);
+    const createPlaced = onlySpan(sdk, `create ${placedTopic}`);
+    const processPlaced = onlySpan(sdk, `process ${placedTopic}`);
+    const createBilled = onlySpan(sdk, `create ${billedTopic}`);
+    const sendBilled = onlySpan(sdk, `send ${billedTopic}`);
+    const processBilled = onlySpan(sdk, `process ${billedTopic}`);
     const traceId = createPlaced.spanContext().traceId;
     for (const span of [processPlaced, createBilled, sendBilled, processBilled])
       expect(span.spanContext().traceId, span.name).toBe(traceId);
-    expect(processPlaced.parentSpanContext?.spanId).toBe(idOf(createPlaced));
-    expect(processPlaced.links[0]?.context.spanId).toBe(idOf(createPlaced));
+    expect(processPlaced.parentSpanContext?.spanId).toBe(spanIdOf(createPlaced));
+    expect(processPlaced.links[0]?.context.spanId).toBe(spanIdOf(createPlaced));
     // The handler's message is created (and its held-back send runs) inside the process span.
-    expect(createBilled.parentSpanContext?.spanId).toBe(idOf(processPlaced));
-    expect(sendBilled.parentSpanContext?.spanId).toBe(idOf(processPlaced));
-    expect(processBilled.parentSpanContext?.spanId).toBe(idOf(createBilled));
+    expect(createBilled.parentSpanContext?.spanId).toBe(spanIdOf(processPlaced));
+    expect(sendBilled.parentSpanContext?.spanId).toBe(spanIdOf(processPlaced));
+    expect(processBilled.parentSpanContext?.spanId).toBe(spanIdOf(createBilled));
     expect(billed[0]?.causationid).toBe(createPlaced.attributes['messaging.message.id']);
-    expect(billed[0]?.traceparent).toBe(`00-${traceId}-${idOf(createBilled)}-01`);
+    expect(billed[0]?.traceparent).toBe(`00-${traceId}-${spanIdOf(createBilled)}-01`);
     await Promise.all([orders.close(), billing.close(), shipping.close()]);
   });
 
@@ -222,7 +215,7 @@ describe('Kafka spans and metrics (W3C propagators, real SDK)', () => {
       expect(span.status.code).toBe(SpanStatusCode.ERROR);
       expect(span.attributes['error.type']).toBe('RangeError');
     }
-    const deadLetter = only(sdk, `dead_letter ${topic}`);
+    const deadLetter = onlySpan(sdk, `dead_letter ${topic}`);
     expect(deadLetter.attributes).toMatchObject({
       'messaging.system': 'kafka',
       'messaging.operation.type': 'settle',
@@ -231,7 +224,7 @@ describe('Kafka spans and metrics (W3C propagators, real SDK)', () => {
       'eda.settle.destination': transport.deadLetterTopicFor(group),
     });
     const last = processes.at(-1)!;
-    expect(deadLetter.parentSpanContext?.spanId).toBe(idOf(last));
+    expect(deadLetter.parentSpanContext?.spanId).toBe(spanIdOf(last));
     expect(deadLetter.spanContext().traceId).toBe(last.spanContext().traceId);
 
     const metrics = await sdk.collectMetrics();
@@ -248,6 +241,50 @@ describe('Kafka spans and metrics (W3C propagators, real SDK)', () => {
     expect(failed).toEqual(['RangeError', 'retry']);
     await orders.close();
     await fragile.close();
+  });
+});
+
+describe('Kafka across two processes (real SDK in each)', () => {
+  const sdk = useOtelSdk();
+  let ns: Namespace;
+  afterEach(async () => {
+    await killChildren();
+    await ns?.cleanup();
+  });
+
+  it('a producer process and a consumer process (parent "producer") make one trace', async () => {
+    ns = namespace(MAJOR, 'otel-2proc');
+    const transport = ns.transport();
+    const topic = transport.topicFor('order.placed');
+    const billing = createBus({ service: 'billing', transport, tracing: { parent: 'producer' } });
+    const handled: string[] = [];
+    await billing.subscribe({
+      name: ns.group('billing'),
+      handlers: [on(Placed, (m) => void handled.push(m.id))],
+    });
+    const created: string[] = [];
+    const child = startChild(
+      'otel-producer',
+      [kafkaBrokers(MAJOR).join(','), ns.prefix, 'order.placed'],
+      (line) => {
+        if (line.startsWith('created ')) created.push(line);
+      },
+    );
+    await until(
+      () => handled.length === 1 && created.length === 1,
+      () => child.lines.length + sdk.spans().length,
+      30_000,
+      'the remote create span and the local handling',
+    );
+    const [, traceId, spanId] = created[0]!.split(' ');
+    const process = onlySpan(sdk, `process ${topic}`);
+    expect(process.spanContext().traceId).toBe(traceId);
+    expect(process.parentSpanContext?.spanId).toBe(spanId);
+    expect(process.parentSpanContext?.isRemote).toBe(true);
+    expect(process.links[0]?.context.spanId).toBe(spanId);
+    expect(sdk.named(`create ${topic}`), 'the create span is in the other process').toHaveLength(0);
+    await child.exited;
+    await billing.close();
   });
 });
 
@@ -276,16 +313,16 @@ describe('Kafka with the B3 propagator registered', () => {
       () => handled.length === 1,
       () => sdk.spans().length,
     );
-    const create = only(sdk, `create ${topic}`);
+    const create = onlySpan(sdk, `create ${topic}`);
     const [record] = await ns.readTopic(topic, 1);
     expect(record?.headers['x-b3-traceid']).toBe(create.spanContext().traceId);
-    expect(record?.headers['x-b3-spanid']).toBe(idOf(create));
+    expect(record?.headers['x-b3-spanid']).toBe(spanIdOf(create));
     expect(record?.headers['x-b3-sampled']).toBe('1');
     expect(record?.headers.traceparent, 'no W3C header: B3 is the configured propagator').toBe(
       undefined,
     );
-    const process = only(sdk, `process ${topic}`);
-    expect(process.links.map((l) => l.context.spanId)).toEqual([idOf(create)]);
+    const process = onlySpan(sdk, `process ${topic}`);
+    expect(process.links.map((l) => l.context.spanId)).toEqual([spanIdOf(create)]);
 
     // A producer that writes only B3 headers (no CloudEvents traceparent): the consumer
     // takes the creation context from them.
