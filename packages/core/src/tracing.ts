@@ -13,7 +13,7 @@ import {
   SpanKind,
   trace,
 } from '@opentelemetry/api';
-import type { Delivery } from './contracts/transport.js';
+import type { Delivery, OutgoingMessage } from './contracts/transport.js';
 import { CORE_SCOPE } from './telemetry/core-scope.js';
 import {
   creationContextOf,
@@ -22,7 +22,7 @@ import {
   spanContextOf,
   traceparentOf,
 } from './telemetry/creation-context.js';
-import { tracerFor } from './telemetry/instruments.js';
+import { telemetrySkipped, tracerFor } from './telemetry/instruments.js';
 import { recordFailure, runInSpan } from './telemetry/run-in-span.js';
 import { childTraceparent } from './trace-context.js';
 
@@ -68,6 +68,8 @@ export async function inCreateSpan<T>(
   handlingTraceparent: string | undefined,
   fn: (created: CreatedTrace) => Promise<T>,
 ): Promise<T> {
+  if (telemetrySkipped())
+    return fn({ traceparent: childTraceparent(handlingTraceparent), headers: undefined });
   const active = context.active();
   const activeSpan = trace.getSpanContext(active);
   const fromMessage = spanContextOf(handlingTraceparent);
@@ -127,6 +129,8 @@ export async function inProcessSpan<T>(
   fn: (span: ProcessSpan) => Promise<T>,
 ): Promise<T> {
   const { attributes: raw, origin } = delivery;
+  if (telemetrySkipped())
+    return fn({ traceparent: childTraceparent(raw.traceparent), ...NOT_RECORDING });
   const creation = creationContextOf(raw.traceparent, raw.tracestate, delivery.header);
   const active = context.active();
   let parentContext =
@@ -170,4 +174,21 @@ export async function inProcessSpan<T>(
     setAttributes: (attributes) => span.setAttributes(attributes),
   };
   return runInSpan(span, spanContext, () => fn(handle));
+}
+
+/**
+ * Runs `fn` with the creation context of `messages` as the active context when they all belong
+ * to one trace (so the transport's `send` span joins it), else in the current context. For
+ * publishers whose send spans would otherwise start traces of their own (the outbox relay).
+ */
+export function inSharedCreationContext<T>(
+  messages: readonly OutgoingMessage[],
+  fn: () => Promise<T>,
+): Promise<T> {
+  const first = messages[0]?.attributes;
+  const creation = spanContextOf(first?.traceparent, first?.tracestate);
+  if (!creation) return fn();
+  for (const message of messages)
+    if (spanContextOf(message.attributes.traceparent)?.traceId !== creation.traceId) return fn();
+  return context.with(trace.setSpanContext(context.active(), creation), fn);
 }

@@ -6,7 +6,14 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBus, createInMemoryTransport, defineEvent, on } from '../src/index.js';
+import {
+  createBus,
+  createInMemoryOutboxStore,
+  createInMemoryTransport,
+  createOutboxRelay,
+  defineEvent,
+  on,
+} from '../src/index.js';
 import { registerOtelSdk } from './otel-sdk.js';
 import { until } from './test-helpers.js';
 
@@ -123,6 +130,25 @@ describe('OpenTelemetry spans and metrics (with an SDK registered)', () => {
     expect(processPlaced.links[0]?.context.spanId).toBe(createPlaced.spanContext().spanId);
     expect(processNext.parentSpanContext?.spanId).toBe(createNext.spanContext().spanId);
   });
+
+  it.each([
+    ['ambient', false],
+    ['producer', true],
+  ] as const)(
+    'outbox relay with parent %s: the send span links the creation context captured at write (and is its child: %s)',
+    async (parent, child) => {
+      const transport = createInMemoryTransport();
+      const outbox = createInMemoryOutboxStore();
+      const a = createBus({ service: 'a', transport, outbox });
+      await outbox.transaction((tx) => a.publish(Placed, { n: 7 }, { transaction: tx }));
+      const create = only('create trace.placed');
+      expect(named('publish trace.placed'), 'nothing sent at write').toEqual([]);
+      await createOutboxRelay({ store: outbox, transport, tracing: { parent } }).drain();
+      const send = only('publish trace.placed');
+      expect(send.links.map((l) => l.context.spanId)).toEqual([create.spanContext().spanId]);
+      expect(send.parentSpanContext?.spanId).toBe(child ? create.spanContext().spanId : undefined);
+    },
+  );
 
   it('counts sent and consumed messages, process durations and dead letters', async () => {
     await chain(undefined);

@@ -8,6 +8,7 @@ import type { Transport } from '../contracts/transport.js';
 import { ConfigurationError, describeError, UnavailableError } from '../errors.js';
 import { CORE_SCOPE } from '../telemetry/core-scope.js';
 import { instrumentsFor, secondsSince } from '../telemetry/instruments.js';
+import { inSharedCreationContext, type ProcessSpanParent } from '../tracing.js';
 import { publishIsolatingRefusals } from './refusal-isolation.js';
 
 /** Options of `createOutboxRelay`. */
@@ -37,6 +38,14 @@ export interface OutboxRelayOptions {
   readonly purge?:
     | false
     | { readonly olderThanMs: number; readonly everyMs: number; readonly limit: number };
+  /**
+   * OpenTelemetry choices. `parent: 'producer'`: a batch whose records all belong to one trace
+   * is published inside their creation context, so the transport's `send` span joins that
+   * trace (for viewers without span links, such as Zipkin); a batch of several traces, and
+   * every batch with `'ambient'`, gets a send span of its own that links each record's
+   * creation context. @default { parent: 'ambient' }
+   */
+  readonly tracing?: { readonly parent?: ProcessSpanParent };
   /** Told about failures (an UnavailableError per refused record, with the broker's error as cause; store errors as thrown); the relay keeps running. @default none */
   readonly onError?: (error: unknown) => void;
 }
@@ -77,6 +86,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const initialBackoffMs = positive('initialBackoffMs', options.initialBackoffMs ?? 200);
   const maxBackoffMs = positive('maxBackoffMs', options.maxBackoffMs ?? 30_000);
   const purge = options.purge ?? { olderThanMs: 3_600_000, everyMs: 60_000, limit: 1000 };
+  const sendInCreationContext = options.tracing?.parent === 'producer';
   let backoffMs = initialBackoffMs;
   let lastError: unknown;
   let running: { controller: AbortController; loop: Promise<void> } | undefined;
@@ -93,7 +103,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
    */
   const publishBatch = async (records: OutboxRecord[], claimedAt: number): Promise<number> => {
     // Isolation stops at half the lease, well before another relay may re-claim these records.
-    const result = await publishIsolatingRefusals(records, transport, claimedAt + leaseMs / 2);
+    const publish = () => publishIsolatingRefusals(records, transport, claimedAt + leaseMs / 2);
+    const result = await (sendInCreationContext
+      ? inSharedCreationContext(
+          records.map((r) => r.message),
+          publish,
+        )
+      : publish());
     await store.complete(result.published);
     for (const { record, error } of result.refused) {
       const reason = describeError(error);

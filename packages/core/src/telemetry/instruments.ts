@@ -50,6 +50,20 @@ const DURATION_BUCKETS = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ];
 
+// Internal switch for the benchmark's baseline (bench/tracing.bench.ts): with it set, no span
+// or metric API is called at all. Not exported from the package.
+let skipped = false;
+
+/** Skips (or restores) every span and metric call; the envelope's traceparent is still carried. */
+export function skipTelemetry(skip: boolean): void {
+  skipped = skip;
+}
+
+/** True while `skipTelemetry(true)` is in force. */
+export function telemetrySkipped(): boolean {
+  return skipped;
+}
+
 /** The no-op meter's class: what `getMeter` returns while no SDK is registered. */
 const NOOP_METER_PROTOTYPE = Object.getPrototypeOf(createNoopMeter()) as object;
 
@@ -93,6 +107,7 @@ export function tracerFor(scope: InstrumentationScope): Tracer {
 
 /** The metric instruments of a scope, or undefined while no metrics SDK is registered. */
 export function instrumentsFor(scope: InstrumentationScope): MessagingInstruments | undefined {
+  if (skipped) return undefined;
   const state = stateOf(scope);
   const provider = metrics.getMeterProvider();
   if (provider === state.provider) return state.instruments;

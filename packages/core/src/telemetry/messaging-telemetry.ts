@@ -9,6 +9,7 @@ import {
   type InstrumentationScope,
   instrumentsFor,
   secondsSince,
+  telemetrySkipped,
   tracerFor,
 } from './instruments.js';
 import { runInSpan } from './run-in-span.js';
@@ -118,6 +119,7 @@ function singleDestination(
 export function createMessagingTelemetry(scope: InstrumentationScope): MessagingTelemetry {
   return {
     async send(target, messages, fn) {
+      if (telemetrySkipped()) return fn();
       const operationName = target.operationName ?? 'send';
       const destination = singleDestination(target, messages);
       const span = tracerFor(scope).startSpan(
@@ -181,6 +183,7 @@ export function createMessagingTelemetry(scope: InstrumentationScope): Messaging
     },
 
     async settle(target, delivery, fn) {
+      if (telemetrySkipped()) return fn();
       const parent = settleParentOf(delivery);
       const attributes: Attributes = {
         'messaging.system': target.system,
