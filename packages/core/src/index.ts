@@ -32,7 +32,7 @@ export {
 export type { IdempotencyOptions } from './consumer/idempotency-step.js';
 export { UnhandledMessageError, type UnhandledPolicy } from './consumer/route-step.js';
 export type { IdempotencyStore } from './contracts/idempotency-store.js';
-export type { OutboxStore } from './contracts/outbox-store.js';
+export type { OutboxBacklog, OutboxStore } from './contracts/outbox-store.js';
 export type { PayloadStore } from './contracts/payload-store.js';
 export type {
   DeadLetterReason,

@@ -150,6 +150,35 @@ describe('OpenTelemetry spans and metrics (with an SDK registered)', () => {
     },
   );
 
+  it('a started relay reports the outbox backlog and the age of its oldest record as gauges', async () => {
+    const outbox = createInMemoryOutboxStore();
+    const writer = createBus({ service: 'a', outbox });
+    await outbox.transaction((tx) => writer.publish(Placed, { n: 8 }, { transaction: tx }));
+    // A broker that refuses everything: the record stays in the outbox while the relay runs.
+    const refusing = {
+      ...createInMemoryTransport(),
+      publish: async () => {
+        throw new Error('broker down');
+      },
+    };
+    const relay = createOutboxRelay({ store: outbox, transport: refusing, onError: () => {} });
+    relay.start();
+    try {
+      await until(() => outbox.rows()[0]!.attempts > 0);
+      // The record has waited at least this long when the gauge is read.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await metricReader.forceFlush();
+      const scopeMetrics = metricExporter.getMetrics().at(-1)!.scopeMetrics;
+      const point = (name: string) =>
+        scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name)
+          ?.dataPoints[0];
+      expect(point('eda.outbox.backlog')?.value).toBe(1);
+      expect(point('eda.outbox.oldest_age')?.value).toBeGreaterThanOrEqual(0.02);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('counts sent and consumed messages, process durations and dead letters', async () => {
     await chain(undefined);
     await metricReader.forceFlush();

@@ -544,6 +544,15 @@ from held h, (select count(*) from settled) s`;
       return counts;
     },
 
+    async backlog() {
+      const result = await pool.query(
+        `select count(*)::int as n, (extract(epoch from clock_timestamp() - min(created_at)) * 1000)::float8 as age
+         from ${table} where status = 'pending'`,
+      );
+      const row = result.rows[0] as { n: number; age: number | null };
+      return { records: row.n, oldestAgeMs: row.age ?? undefined };
+    },
+
     fenceLag: () => fence.lag(),
 
     ...(listener ? { waitForChange: (signal: AbortSignal) => listener.wait(signal) } : {}),

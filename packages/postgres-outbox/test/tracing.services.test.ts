@@ -81,6 +81,9 @@ describe('outbox write -> relay -> consume on PostgreSQL and Kafka (real SDK)', 
     const topic = transport.topicFor('payment.completed');
     expect(sdk.named(`create ${topic}`)).toHaveLength(1);
     expect(sdk.named(`send ${topic}`)).toHaveLength(0);
+    const waiting = await store.backlog();
+    expect(waiting.records).toBe(1);
+    expect(waiting.oldestAgeMs).toBeGreaterThanOrEqual(0);
     const relay = createOutboxRelay({ store, transport });
     // A record becomes claimable once no older transaction anywhere on the server is still
     // open (the store's commit-order fence), which on a shared server may take a moment.
@@ -92,6 +95,7 @@ describe('outbox write -> relay -> consume on PostgreSQL and Kafka (real SDK)', 
     }
     expect(published).toBe(1);
     await untilSpans(sdk, () => handled.length === 1);
+    expect(await store.backlog()).toEqual({ records: 0, oldestAgeMs: undefined });
     return { topic, handled, close: () => Promise.all([payments.close(), inventory.close()]) };
   }
 

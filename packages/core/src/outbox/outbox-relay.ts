@@ -9,6 +9,7 @@ import { ConfigurationError, describeError, UnavailableError } from '../errors.j
 import { CORE_SCOPE } from '../telemetry/core-scope.js';
 import { instrumentsFor, secondsSince } from '../telemetry/instruments.js';
 import { inSharedCreationContext, type ProcessSpanParent } from '../tracing.js';
+import { observeBacklog } from './backlog-gauges.js';
 import { publishIsolatingRefusals } from './refusal-isolation.js';
 
 /** Options of `createOutboxRelay`. */
@@ -90,6 +91,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let backoffMs = initialBackoffMs;
   let lastError: unknown;
   let running: { controller: AbortController; loop: Promise<void> } | undefined;
+  let stopGauges: (() => void) | undefined;
 
   /** The wait before a refused record's next attempt: initialBackoffMs * 2^(attempts so far). */
   const backoffFor = (record: OutboxRecord) =>
@@ -250,10 +252,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (running) return;
       const controller = new AbortController();
       running = { controller, loop: loop(controller.signal) };
+      stopGauges = observeBacklog(store, onError);
     },
     async stop() {
       if (!running) return;
       running.controller.abort();
+      stopGauges?.();
+      stopGauges = undefined;
       await running.loop;
       running = undefined;
     },
