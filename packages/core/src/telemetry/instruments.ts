@@ -10,6 +10,8 @@ import {
   type Histogram,
   type MeterProvider,
   metrics,
+  ProxyTracerProvider,
+  propagation,
   type Tracer,
   type TracerProvider,
   trace,
@@ -59,9 +61,25 @@ export function skipTelemetry(skip: boolean): void {
   skipped = skip;
 }
 
-/** True while `skipTelemetry(true)` is in force. */
+/** What a ProxyTracerProvider delegates to while no SDK is registered. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/**
+ * True when nothing could observe a span, metric or propagated header: no tracer SDK behind
+ * the global proxy, no propagator, no metrics SDK (or `skipTelemetry(true)`). Spans and
+ * metrics then take the same path as skipped ones: three lookups instead of building no-op
+ * spans and their attributes for every message.
+ */
 export function telemetrySkipped(): boolean {
-  return skipped;
+  if (skipped) return true;
+  const tracerProvider = trace.getTracerProvider();
+  if (
+    !(tracerProvider instanceof ProxyTracerProvider) ||
+    tracerProvider.getDelegate() !== NOOP_TRACER_PROVIDER
+  )
+    return false;
+  if (propagation.fields().length > 0) return false;
+  return Object.getPrototypeOf(metrics.getMeterProvider().getMeter('')) === NOOP_METER_PROTOTYPE;
 }
 
 /** The no-op meter's class: what `getMeter` returns while no SDK is registered. */
