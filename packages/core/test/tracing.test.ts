@@ -8,7 +8,9 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createBus,
+  createInMemoryIdempotencyStore,
   createInMemoryOutboxStore,
+  createInMemoryPayloadStore,
   createInMemoryTransport,
   createOutboxRelay,
   defineEvent,
@@ -177,6 +179,41 @@ describe('OpenTelemetry spans and metrics (with an SDK registered)', () => {
     } finally {
       await relay.stop();
     }
+  });
+
+  it('counts duplicates skipped by the idempotency step and bytes offloaded by the claim check', async () => {
+    const transport = createInMemoryTransport();
+    const payloads = createInMemoryPayloadStore();
+    const writer = createBus({
+      service: 'a',
+      transport,
+      claimCheck: { store: payloads, thresholdBytes: 16 },
+    });
+    let handled = 0;
+    await createBus({
+      service: 'dup',
+      transport,
+      idempotency: { store: createInMemoryIdempotencyStore() },
+      claimCheck: { store: payloads },
+    }).subscribe({ handlers: [on(Placed, () => void handled++)] });
+    const body = { n: 123_456_789_012 };
+    // The same id twice: the second delivery is a duplicate.
+    await writer.publish(Placed, body, { id: 'same-id' });
+    await writer.publish(Placed, body, { id: 'same-id' });
+    await until(() => named('process trace.placed').length === 2);
+    expect(handled).toBe(1);
+    await metricReader.forceFlush();
+    const scopeMetrics = metricExporter.getMetrics().at(-1)!.scopeMetrics;
+    const points = (name: string) =>
+      scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name)?.dataPoints;
+    const duplicates = points('eda.consumer.duplicates_skipped')?.find(
+      (p) => p.attributes['eda.subscription'] === 'dup',
+    );
+    expect(duplicates?.value).toBe(1);
+    const offloaded = points('eda.claim_check.offloaded.size')?.find(
+      (p) => p.attributes['eda.message.type'] === 'trace.placed',
+    );
+    expect(offloaded?.value).toBe(2 * new TextEncoder().encode(JSON.stringify(body)).byteLength);
   });
 
   it('counts sent and consumed messages, process durations and dead letters', async () => {
