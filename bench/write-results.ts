@@ -1,5 +1,5 @@
 // Shared by every package's benchmark: medians, the BENCH.md result format, the printed table.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,12 +30,20 @@ export function summarize(samples: readonly number[]): {
   return { median: median(samples), min: Math.min(...samples), max: Math.max(...samples) };
 }
 
-/** Writes bench/results/<shortName>.json at the repository root and prints a table. */
+/**
+ * Writes bench/results/<shortName>.json at the repository root and prints a table. A package
+ * may have several benchmarks: entries of the file with other names are kept, those with the
+ * same names replaced.
+ */
 export function writeResults(shortName: string, results: readonly BenchResult[]): void {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   const file = join(root, 'bench', 'results', `${shortName}.json`);
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  const names = new Set(results.map((r) => r.name));
+  const kept = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as BenchResult[]).filter((r) => !names.has(r.name))
+    : [];
+  writeFileSync(file, `${JSON.stringify([...kept, ...results], null, 2)}\n`);
   const fmt = (n: number | null) => (n === null ? '-' : n >= 100 ? n.toFixed(0) : n.toFixed(2));
   console.log(`\n| measurement | unit | ours | baseline | ratio |\n|---|---|---|---|---|`);
   for (const r of results)

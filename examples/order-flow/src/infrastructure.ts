@@ -15,6 +15,7 @@ import {
   type WorkflowTracker,
 } from '@eda/core';
 import { createInMemoryLedger, type Ledger } from './ledger.js';
+import { EXAMPLE_TRACING } from './tracing.js';
 
 export interface Infrastructure {
   /** A name for the report, such as "embedded (in-memory)". */
@@ -40,6 +41,7 @@ export function serviceBusOptions(infra: Infrastructure, service: string) {
   return {
     service,
     observers: infra.observers,
+    tracing: EXAMPLE_TRACING,
     ...(infra.transport ? { transport: infra.transport } : {}),
   };
 }

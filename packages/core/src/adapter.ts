@@ -56,4 +56,15 @@ export {
 } from './message-context.js';
 export { setOwn } from './own-property.js';
 export { createRetryPolicy, type RetryPolicy } from './retry-policy.js';
+export { CORE_SCOPE } from './telemetry/core-scope.js';
+export { type HeaderReader, traceHeadersOf } from './telemetry/creation-context.js';
+export { type InstrumentationScope, meterFor } from './telemetry/instruments.js';
+export {
+  createMessagingTelemetry,
+  type MessagingServer,
+  type MessagingTelemetry,
+  type SendTarget,
+  type SettleTarget,
+  type TelemetryAttributes,
+} from './telemetry/messaging-telemetry.js';
 export { childTraceparent, newTraceparent } from './trace-context.js';

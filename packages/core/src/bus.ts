@@ -28,6 +28,7 @@ import {
 import { type MessageOptions, prepareMessage } from './publisher/prepare-message.js';
 import { refuseDomainEvent } from './publisher/refuse-domain-event.js';
 import { createRetryPolicy, type RetryPolicyOptions } from './retry-policy.js';
+import type { ProcessSpanParent } from './tracing.js';
 
 /** Options of `createBus`. */
 export interface BusOptions<TTransaction = never> {
@@ -56,6 +57,22 @@ export interface BusOptions<TTransaction = never> {
   readonly publishMiddleware?: readonly PublishMiddleware[];
   /** Told about every message published, consumed, retried or dead-lettered. */
   readonly observers?: readonly BusObserver[];
+  /** OpenTelemetry tracing choices (spans are recorded only when an SDK is registered). */
+  readonly tracing?: TracingOptions;
+}
+
+/** Options of `BusOptions.tracing`. */
+export interface TracingOptions {
+  /**
+   * The parent of each `process` span. `'ambient'`, the semantic conventions' default: the
+   * context active where the transport runs the pipeline (usually none, so each delivery
+   * starts a trace), linked to the message's creation context. `'producer'`: the creation
+   * context itself, so one trace runs from the first message through every handler, which
+   * trace viewers without span links (Zipkin) need to show a workflow as one tree; the link is
+   * kept.
+   * @default 'ambient'
+   */
+  readonly parent?: ProcessSpanParent;
 }
 
 /** Per-call options of `publish` and `send`. */
@@ -144,8 +161,10 @@ export function createBus<TTransaction = never>(
     throw new ConfigurationError(
       'createBus needs a transport, for example createInMemoryTransport(), or (for a writer that only emits with { transaction }) an outbox store.',
     );
-  // Without a transport every message goes to the outbox: name the system after it in spans.
-  const system = transport?.name ?? 'outbox';
+  // Span names follow the destinations the transport writes to. A bus without a transport
+  // writes only to the outbox, and the relay's transport is not known here: it names the type.
+  const destinationOf = (kind: MessageKind, type: string) =>
+    transport?.destinationOf?.(kind, type) ?? { system: transport?.name ?? 'outbox', name: type };
   const requireTransport = (what: string): Transport => {
     if (transport) return transport;
     throw new ConfigurationError(
@@ -224,7 +243,7 @@ export function createBus<TTransaction = never>(
         : undefined);
     let message: OutgoingMessage = await prepareMessage(
       service,
-      system,
+      destinationOf(kind, definition.type),
       codecs.default,
       definition,
       data,
@@ -269,6 +288,7 @@ export function createBus<TTransaction = never>(
       service,
       subscription: name,
       system: transport.name,
+      tracingParent: options.tracing?.parent,
       registrations: new Map(registrations.map((r) => [r.definition.type, r])),
       unhandled: subscribeOptions.unhandled ?? 'dead-letter',
       codecs,

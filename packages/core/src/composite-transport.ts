@@ -46,6 +46,11 @@ export function createCompositeTransport({
       deadLetter: both('deadLetter'),
       persistent: both('persistent'),
     },
+    // Spans name the system that carries each kind, not the pair.
+    destinationOf: (kind, type) => {
+      const carrier = kind === 'event' ? events : commands;
+      return carrier.destinationOf?.(kind, type) ?? { system: carrier.name, name: type };
+    },
     publish: (messages) => events.publish(messages),
     send: (messages) => commands.send(messages),
     subscribe: (options: SubscribeOptions, handler) =>

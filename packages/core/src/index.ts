@@ -11,6 +11,7 @@ export {
   createBus,
   type EmitOptions,
   type SubscribeHandlersOptions,
+  type TracingOptions,
 } from './bus.js';
 export { bytesCodec, type Codec, type Codecs, createCodecs, jsonCodec } from './codec.js';
 export { type CompositeTransportOptions, createCompositeTransport } from './composite-transport.js';
@@ -39,11 +40,12 @@ export type {
   RecordedEvent,
 } from './contracts/event-store.js';
 export type { IdempotencyStore } from './contracts/idempotency-store.js';
-export type { OutboxStore } from './contracts/outbox-store.js';
+export type { OutboxBacklog, OutboxStore } from './contracts/outbox-store.js';
 export type { PayloadStore } from './contracts/payload-store.js';
 export type {
   DeadLetterReason,
   DeliveryOrigin,
+  MessagingDestination,
   OutgoingMessage,
   Subscription,
   Transport,
@@ -121,6 +123,7 @@ export {
 } from './memory/memory-payload-store.js';
 export {
   createInMemoryTransport,
+  IN_MEMORY_SYSTEM,
   type InMemoryTransport,
   type InMemoryTransportOptions,
 } from './memory/memory-transport.js';
@@ -145,6 +148,7 @@ export type { ClaimCheckOptions, PublishMiddleware } from './publisher/claim-che
 export { EncodeError, type MessageOptions } from './publisher/prepare-message.js';
 export { replay, type StateChange, when } from './replay.js';
 export type { RetryPolicyOptions } from './retry-policy.js';
+export type { ProcessSpanParent } from './tracing.js';
 export {
   createWorkflowTracker,
   type StuckWorkflow,

@@ -84,12 +84,21 @@ describe('extension attributes', () => {
   });
 
   it('lets a publisher set extensions, checked before anything is sent', async () => {
-    const message = await prepareMessage('clock', 'memory', jsonCodec, Tick, 1, {
-      extensions: { tenantid: 't-9' },
-    });
+    const message = await prepareMessage(
+      'clock',
+      { system: 'eda_memory', name: 'test' },
+      jsonCodec,
+      Tick,
+      1,
+      {
+        extensions: { tenantid: 't-9' },
+      },
+    );
     expect(message.attributes.extensions).toEqual({ tenantid: 't-9' });
     await expect(
-      prepareMessage('clock', 'memory', jsonCodec, Tick, 1, { extensions: { Bad: 'x' } }),
+      prepareMessage('clock', { system: 'eda_memory', name: 'test' }, jsonCodec, Tick, 1, {
+        extensions: { Bad: 'x' },
+      }),
     ).rejects.toThrow(ConfigurationError);
   });
 });
@@ -97,7 +106,9 @@ describe('extension attributes', () => {
 describe('partition key and entity version ranges', () => {
   it('refuses an empty partition key at publish and at receive', async () => {
     await expect(
-      prepareMessage('clock', 'memory', jsonCodec, Tick, 1, { partitionKey: '' }),
+      prepareMessage('clock', { system: 'eda_memory', name: 'test' }, jsonCodec, Tick, 1, {
+        partitionKey: '',
+      }),
     ).rejects.toThrow(/Partition key of "tick" is empty/);
     expect(() => parseAttributes({ ...required, partitionkey: '' })).toThrow(
       /partitionkey is empty/,

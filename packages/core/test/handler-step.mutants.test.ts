@@ -94,7 +94,13 @@ describe('tracestate', () => {
     const inner = createInMemoryTransport();
     const { transport, published } = capturing(inner);
     const events: BusEvent[] = [];
-    const mirror = createBus({ service: 'mirror', transport, observers: [(e) => events.push(e)] });
+    // Parented to the producer: the handler's messages continue the handled message's trace.
+    const mirror = createBus({
+      service: 'mirror',
+      transport,
+      observers: [(e) => events.push(e)],
+      tracing: { parent: 'producer' },
+    });
     await mirror.subscribe({
       handlers: [on(Seen, () => mirror.publish(Echo, { n: 1 }))],
     });

@@ -62,7 +62,13 @@ describe('prepareMessage', () => {
 
   it('builds a CloudEvents envelope from the definition, with the JSON body and a fresh id as its own correlation', async () => {
     const before = Date.now();
-    const message = await prepareMessage('orders', 'memory', jsonCodec, Placed, { orderId: 'o-1' });
+    const message = await prepareMessage(
+      'orders',
+      { system: 'eda_memory', name: 'test' },
+      jsonCodec,
+      Placed,
+      { orderId: 'o-1' },
+    );
     const { attributes } = message;
     expect(attributes).toEqual({
       id: expect.any(String),
@@ -86,15 +92,33 @@ describe('prepareMessage', () => {
   });
 
   it('gives each message its own id', async () => {
-    const a = await prepareMessage('orders', 'memory', jsonCodec, Placed, { orderId: 'o-1' });
-    const b = await prepareMessage('orders', 'memory', jsonCodec, Placed, { orderId: 'o-1' });
+    const a = await prepareMessage(
+      'orders',
+      { system: 'eda_memory', name: 'test' },
+      jsonCodec,
+      Placed,
+      { orderId: 'o-1' },
+    );
+    const b = await prepareMessage(
+      'orders',
+      { system: 'eda_memory', name: 'test' },
+      jsonCodec,
+      Placed,
+      { orderId: 'o-1' },
+    );
     expect(a.attributes.id).not.toBe(b.attributes.id);
   });
 
   it('writes a command kind and the dataschema of its version', async () => {
-    const { attributes } = await prepareMessage('shop', 'memory', jsonCodec, Ship, {
-      orderId: 'o-2',
-    });
+    const { attributes } = await prepareMessage(
+      'shop',
+      { system: 'eda_memory', name: 'test' },
+      jsonCodec,
+      Ship,
+      {
+        orderId: 'o-2',
+      },
+    );
     expect(attributes).toMatchObject({
       kind: 'command',
       type: 'ship.order',
@@ -105,7 +129,7 @@ describe('prepareMessage', () => {
   it('carries the caller options: id, correlation, subject, partition key and entity version', async () => {
     const { attributes } = await prepareMessage(
       'orders',
-      'memory',
+      { system: 'eda_memory', name: 'test' },
       jsonCodec,
       Placed,
       { orderId: 'o-3' },
@@ -131,7 +155,7 @@ describe('prepareMessage', () => {
     async (version) => {
       const attempt = prepareMessage(
         'orders',
-        'memory',
+        { system: 'eda_memory', name: 'test' },
         jsonCodec,
         Placed,
         { orderId: 'o' },
@@ -149,7 +173,7 @@ describe('prepareMessage', () => {
   it('accepts the highest entity version', async () => {
     const { attributes } = await prepareMessage(
       'orders',
-      'memory',
+      { system: 'eda_memory', name: 'test' },
       jsonCodec,
       Placed,
       { orderId: 'o' },
@@ -167,7 +191,13 @@ describe('prepareMessage', () => {
         return jsonCodec.encode(data);
       },
     };
-    const message = await prepareMessage('orders', 'memory', counting, Pinged, undefined);
+    const message = await prepareMessage(
+      'orders',
+      { system: 'eda_memory', name: 'test' },
+      counting,
+      Pinged,
+      undefined,
+    );
     expect(message.body).toBeInstanceOf(Uint8Array);
     expect(message.body.byteLength).toBe(0);
     expect(encoded).toBe(0);
@@ -187,13 +217,19 @@ describe('prepareMessage', () => {
         },
       },
     });
-    const message = await prepareMessage('people', 'memory', jsonCodec, Trimmed, {
-      name: '  Ada ',
-    });
+    const message = await prepareMessage(
+      'people',
+      { system: 'eda_memory', name: 'test' },
+      jsonCodec,
+      Trimmed,
+      {
+        name: '  Ada ',
+      },
+    );
     expect(decode(message.body)).toEqual({ name: 'Ada' });
     const bytes = await prepareMessage(
       'people',
-      'memory',
+      { system: 'eda_memory', name: 'test' },
       bytesCodec,
       Pinged as never,
       new Uint8Array([1, 2]),
@@ -203,7 +239,13 @@ describe('prepareMessage', () => {
   });
 
   it('reports data the codec cannot encode as an EncodeError naming the type, the media type and the reason', async () => {
-    const attempt = prepareMessage('orders', 'memory', bytesCodec, Placed, { orderId: 'o' });
+    const attempt = prepareMessage(
+      'orders',
+      { system: 'eda_memory', name: 'test' },
+      bytesCodec,
+      Placed,
+      { orderId: 'o' },
+    );
     await expect(attempt).rejects.toBeInstanceOf(EncodeError);
     await expect(attempt).rejects.toThrow(
       'Data of "order.placed" cannot be encoded as application/octet-stream: application/octet-stream data must be a Uint8Array.',
@@ -217,7 +259,9 @@ describe('prepareMessage', () => {
   it('inside a handler: inherits the workflow correlation, names the handled message as cause and continues its trace', async () => {
     const parent = handling({}, 'vendor=1');
     const { attributes } = await runInMessageContext(parent, () =>
-      prepareMessage('orders', 'memory', jsonCodec, Placed, { orderId: 'o-4' }),
+      prepareMessage('orders', { system: 'eda_memory', name: 'test' }, jsonCodec, Placed, {
+        orderId: 'o-4',
+      }),
     );
     expect(attributes).toMatchObject({
       correlationid: 'workflow-7',
@@ -230,7 +274,9 @@ describe('prepareMessage', () => {
 
   it('inside a handler whose message has no correlation: the handled message id starts the workflow', async () => {
     const { attributes } = await runInMessageContext(handling({ correlationid: undefined }), () =>
-      prepareMessage('orders', 'memory', jsonCodec, Placed, { orderId: 'o-5' }),
+      prepareMessage('orders', { system: 'eda_memory', name: 'test' }, jsonCodec, Placed, {
+        orderId: 'o-5',
+      }),
     );
     expect(attributes.correlationid).toBe('parent-id');
     expect(Object.hasOwn(attributes, 'tracestate')).toBe(false);
@@ -240,7 +286,7 @@ describe('prepareMessage', () => {
     const { attributes } = await runInMessageContext(handling(), () =>
       prepareMessage(
         'orders',
-        'memory',
+        { system: 'eda_memory', name: 'test' },
         jsonCodec,
         Placed,
         { orderId: 'o' },
@@ -255,13 +301,13 @@ describe('prepareMessage', () => {
   it('records a producer span with the messaging system, message id and conversation id', async () => {
     const { attributes } = await prepareMessage(
       'orders',
-      'kafka',
+      { system: 'kafka', name: 'orders.v1' },
       jsonCodec,
       Placed,
       { orderId: 'o-6' },
       { correlationId: 'flow-6' },
     );
-    const [span] = exporter.getFinishedSpans().filter((s) => s.name === 'create order.placed');
+    const [span] = exporter.getFinishedSpans().filter((s) => s.name === 'create orders.v1');
     expect(span?.attributes).toMatchObject({
       'messaging.system': 'kafka',
       'messaging.message.id': attributes.id,

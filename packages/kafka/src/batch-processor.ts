@@ -11,6 +11,7 @@ import { PartitionProgress } from './partition-progress.js';
 import { retryDueAt } from './retry-due.js';
 import { settleRecord } from './settle-record.js';
 import type { SubscriptionContext } from './subscription-context.js';
+import { KAFKA_SYSTEM, kafkaTelemetry } from './telemetry.js';
 
 function laneOf(ctx: SubscriptionContext, message: KafkaMessage): string {
   if (message.key) return `k${message.key.toString('latin1')}`;
@@ -93,6 +94,17 @@ export async function processBatch(
     due.count === batch.messages.length ? batch.messages : batch.messages.slice(0, due.count);
   if (due.nextDueAt !== undefined) pauseUntil(payload, ctx, due.nextDueAt);
   if (!messages.length) return;
+  // The lag after this batch: from the last record fetched to the partition's end at fetch time.
+  kafkaTelemetry.recordLag(() => ({
+    attributes: {
+      'messaging.system': KAFKA_SYSTEM,
+      'messaging.consumer.group.name': ctx.name,
+      'messaging.destination.name': topic,
+      'messaging.destination.partition.id': String(partition),
+    },
+    lag:
+      Number(batch.highWatermark) - Number(batch.messages[batch.messages.length - 1]!.offset) - 1,
+  }));
   const abandon = new AbortController();
   const stop = new BatchStop([abandon.signal, ctx.closing, ctx.killed]);
   let membershipError: unknown;
@@ -141,9 +153,24 @@ export async function processBatch(
         return;
       }
       try {
-        await payload.commitOffsetsIfNecessary({
-          topics: [{ topic, partitions: [{ partition, offset: String(last + 1n) }] }],
-        });
+        await kafkaTelemetry.settle(
+          {
+            system: KAFKA_SYSTEM,
+            operationName: 'commit',
+            destination: topic,
+            consumerGroup: ctx.name,
+            server: ctx.server,
+            attributes: {
+              'messaging.destination.partition.id': String(partition),
+              'messaging.kafka.offset': Number(last),
+            },
+          },
+          undefined,
+          () =>
+            payload.commitOffsetsIfNecessary({
+              topics: [{ topic, partitions: [{ partition, offset: String(last + 1n) }] }],
+            }),
+        );
       } catch (error) {
         if (isMembershipLost(error)) lost(error);
         retryLater(last, queued);

@@ -3,6 +3,7 @@
 // up on one (a crash kafkajs does not restart itself, see kafkajs #1720 and #1527), and closes
 // gracefully: stop fetching, finish in-flight records, commit, leave the group.
 import { type Subscription, UnavailableError } from '@eda/core';
+import type { MessagingServer } from '@eda/core/adapter';
 import { abortableSleep, type DeliveryHandler } from '@eda/core/adapter';
 import type { Consumer, Kafka } from 'kafkajs';
 import { processBatch } from './batch-processor.js';
@@ -49,6 +50,8 @@ export interface StartSubscriptionOptions {
   readonly writer: RecordWriter;
   readonly options: ResolvedKafkaOptions;
   readonly monitor: TransportMonitor;
+  /** The broker named in spans (`server.address`, `server.port`), when known. */
+  readonly server: MessagingServer | undefined;
   /** Called once when the subscription has closed. */
   readonly onClosed: () => void;
 }
@@ -79,6 +82,7 @@ export async function startSubscription(
     killed: killed.signal,
     commitChains: new Map(),
     monitor: params.monitor,
+    server: params.server,
     fail: (error) => stopSelf(error),
     membership: { epoch: 0 },
     retryDeadlines: new Map(),

@@ -24,6 +24,7 @@ import {
 import { KAFKA_LOG_LEVELS } from './log-level.js';
 import { toRecord } from './record-mapping.js';
 import { RecordWriter, type TopicRecords } from './record-writer.js';
+import { KAFKA_SYSTEM, kafkaTelemetry, sendTarget, serverOf } from './telemetry.js';
 import { registerKill } from './testing-hooks.js';
 import { assertTopicName } from './topic-names.js';
 import { TopicRegistry, type TopicSpec } from './topic-registry.js';
@@ -167,6 +168,9 @@ export function createKafkaTransport(options: KafkaTransportOptions): KafkaTrans
       `retryTopicFor("${subscription}", ${tier})`,
     );
 
+  const server = serverOf(options.brokers);
+  const produceTarget = sendTarget(topicFor, server);
+
   const write = async (messages: readonly OutgoingMessage[]) => {
     const byTopic = new Map<string, TopicRecords>();
     for (const message of messages) {
@@ -178,8 +182,10 @@ export function createKafkaTransport(options: KafkaTransportOptions): KafkaTrans
       }
       entry.messages.push(toRecord(message));
     }
-    if (resolved.topics.autoCreate) await registry.ensure([...byTopic.keys()], defaultSpec);
-    await writer.write([...byTopic.values()]);
+    await kafkaTelemetry.send(produceTarget, messages, async () => {
+      if (resolved.topics.autoCreate) await registry.ensure([...byTopic.keys()], defaultSpec);
+      await writer.write([...byTopic.values()]);
+    });
   };
 
   const commandsRefused = (what: string) =>
@@ -190,6 +196,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): KafkaTrans
   const transport: KafkaTransport = {
     name: 'kafka',
     capabilities: capabilitiesFor(resolved),
+    destinationOf: (_kind, type) => ({ system: KAFKA_SYSTEM, name: topicFor(type) }),
     topicFor,
     deadLetterTopicFor,
     retryTopicFor,
@@ -249,6 +256,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): KafkaTrans
         writer,
         options: resolved,
         monitor,
+        server,
         onClosed: () => subscriptions.delete(subscription),
       });
       if (closed) {

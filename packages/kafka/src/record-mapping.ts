@@ -1,17 +1,28 @@
 // The CloudEvents Kafka binding in binary mode: attributes as `ce_` headers, the content type in
 // `content-type`, the data as the record value and `partitionkey` as the record key.
 import type { OutgoingMessage } from '@eda/core';
-import { fromBinaryHeaders, setOwn, toBinaryHeaders } from '@eda/core/adapter';
+import { fromBinaryHeaders, setOwn, toBinaryHeaders, traceHeadersOf } from '@eda/core/adapter';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 
 export const BINARY_MODE = { prefix: 'ce_', contentTypeHeader: 'content-type' } as const;
 
 /** The record a message is written as. */
 export function toRecord(message: OutgoingMessage): Message {
+  const headers = toBinaryHeaders(message.attributes, BINARY_MODE);
+  const traceHeaders = traceHeadersOf(message);
   return {
     key: message.attributes.partitionkey ?? null,
     value: Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
-    headers: toBinaryHeaders(message.attributes, BINARY_MODE),
+    headers: traceHeaders ? { ...headers, ...traceHeaders } : headers,
+  };
+}
+
+/** Reads a record header by name (its last value, as UTF-8), for the trace propagator. */
+export function headerReader(headers: IHeaders | undefined): (name: string) => string | undefined {
+  return (name) => {
+    const values = receivedValues(headers?.[name]);
+    const value = values[values.length - 1];
+    return value === undefined || typeof value === 'string' ? value : value.toString('utf8');
   };
 }
 

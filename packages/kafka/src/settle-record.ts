@@ -9,12 +9,14 @@ import {
   type Disposition,
   deadLetterHeaders,
   describeError,
+  type SettleTarget,
   setOwn,
 } from '@eda/core/adapter';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { BatchStop } from './batch-stop.js';
 import {
   bodyOf,
+  headerReader,
   headerStrings,
   readRecordHeaders,
   receivedValues,
@@ -23,6 +25,7 @@ import {
 import { forgetRetryDue, retryDueAt } from './retry-due.js';
 import { INTERNAL_HEADER_NAMES, RETRY_HEADERS, readRetryState } from './retry-headers.js';
 import type { SubscriptionContext } from './subscription-context.js';
+import { KAFKA_SYSTEM, kafkaTelemetry } from './telemetry.js';
 import type { WriteRefusal } from './transport-events.js';
 import { refusalOf } from './write-refusal.js';
 
@@ -204,6 +207,38 @@ async function retryCopy(
   );
 }
 
+/** Span attributes of a delivered record (asked for only while a span records). */
+function deliveryAttributes(
+  ctx: SubscriptionContext,
+  message: KafkaMessage,
+  origin: DeliveryOrigin,
+): Record<string, string | number> {
+  return {
+    'messaging.consumer.group.name': ctx.name,
+    ...(origin.offset === undefined ? {} : { 'messaging.kafka.offset': Number(origin.offset) }),
+    ...(message.key?.length ? { 'messaging.kafka.message.key': message.key.toString() } : {}),
+    ...(ctx.server ? { 'server.address': ctx.server.address } : {}),
+    ...(ctx.server?.port === undefined ? {} : { 'server.port': ctx.server.port }),
+  };
+}
+
+/** The settle span of a retry copy or dead letter: named after the topic the copy goes to. */
+function settleTarget(
+  ctx: SubscriptionContext,
+  operationName: 'retry' | 'dead_letter',
+  origin: DeliveryOrigin,
+  copyTopic: string,
+): SettleTarget {
+  return {
+    system: KAFKA_SYSTEM,
+    operationName,
+    destination: origin.destination,
+    consumerGroup: ctx.name,
+    server: ctx.server,
+    attributes: { 'eda.settle.destination': copyTopic },
+  };
+}
+
 /** A retry's wait, never negative nor longer than `retry.maxDelayMs`. */
 function retryDelayMs(ctx: SubscriptionContext, delayMs: number): number {
   return Math.min(ctx.options.retry.maxDelayMs, Math.max(0, delayMs));
@@ -289,6 +324,9 @@ export async function settleRecord(
       body: bodyOf(message),
       attempt,
       origin,
+      system: KAFKA_SYSTEM,
+      header: headerReader(message.headers),
+      spanAttributes: () => deliveryAttributes(ctx, message, origin),
     };
     let disposition: Disposition;
     try {
@@ -321,34 +359,45 @@ export async function settleRecord(
 
     let settled: boolean;
     if (disposition.type === 'dead-letter') {
-      settled = await deadLetter(ctx, message, disposition.reason, origin, stop);
+      const { reason } = disposition;
+      settled = await kafkaTelemetry.settle(
+        settleTarget(ctx, 'dead_letter', origin, ctx.deadLetterTopic),
+        delivery,
+        () => deadLetter(ctx, message, reason, origin, stop),
+      );
     } else if (ctx.options.retry.mode === 'topics') {
       // A deferred retry (the message waited on something outside it) keeps its attempt.
       const next = disposition.deferred ? attempt : attempt + 1;
       const tier = Math.min(attempt, ctx.retryTopics.length);
-      settled = await retryCopy(
-        ctx,
-        ctx.retryTopics[tier - 1]!,
-        message,
-        {
-          key: message.key,
-          value: message.value,
-          headers: {
-            ...userHeaders(message.headers),
-            [RETRY_HEADERS.attempt]: String(next),
-            [RETRY_HEADERS.due]: String(Date.now() + retryDelayMs(ctx, disposition.delayMs)),
-            [RETRY_HEADERS.reason]: disposition.reason.slice(0, 1000),
-            [RETRY_HEADERS.destination]: origin.destination,
-            ...(origin.partition === undefined
-              ? {}
-              : { [RETRY_HEADERS.partition]: String(origin.partition) }),
-            ...(origin.offset === undefined ? {} : { [RETRY_HEADERS.offset]: origin.offset }),
-          },
-        },
-        attempt,
-        disposition.reason,
-        origin,
-        stop,
+      const { reason, delayMs } = disposition;
+      settled = await kafkaTelemetry.settle(
+        settleTarget(ctx, 'retry', origin, ctx.retryTopics[tier - 1]!),
+        delivery,
+        () =>
+          retryCopy(
+            ctx,
+            ctx.retryTopics[tier - 1]!,
+            message,
+            {
+              key: message.key,
+              value: message.value,
+              headers: {
+                ...userHeaders(message.headers),
+                [RETRY_HEADERS.attempt]: String(next),
+                [RETRY_HEADERS.due]: String(Date.now() + retryDelayMs(ctx, delayMs)),
+                [RETRY_HEADERS.reason]: reason.slice(0, 1000),
+                [RETRY_HEADERS.destination]: origin.destination,
+                ...(origin.partition === undefined
+                  ? {}
+                  : { [RETRY_HEADERS.partition]: String(origin.partition) }),
+                ...(origin.offset === undefined ? {} : { [RETRY_HEADERS.offset]: origin.offset }),
+              },
+            },
+            attempt,
+            reason,
+            origin,
+            stop,
+          ),
       );
     } else {
       // Blocking retry: later records of this key wait behind this one, so their order holds.

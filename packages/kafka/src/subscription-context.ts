@@ -1,6 +1,6 @@
 // What every batch of one subscription member shares: the handler, the in-flight bound, the
 // writer for dead letters and retries, and the signal that close() has begun.
-import type { DeliveryHandler } from '@eda/core/adapter';
+import type { DeliveryHandler, MessagingServer } from '@eda/core/adapter';
 import type { ResolvedKafkaOptions } from './kafka-transport-options.js';
 import type { RecordWriter } from './record-writer.js';
 import type { Slots } from './slots.js';
@@ -27,6 +27,8 @@ export interface SubscriptionContext {
   readonly commitChains: Map<string, Promise<void>>;
   /** Counts and reports the failures the transport handles by a policy of its own. */
   readonly monitor: TransportMonitor;
+  /** The broker named in spans, when known. */
+  readonly server?: MessagingServer | undefined;
   /**
    * Stops the subscription for a reason retrying cannot fix (reported to onError and as an
    * event); in-flight records finish, what is settled is committed, the member leaves. Never

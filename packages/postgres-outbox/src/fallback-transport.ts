@@ -182,6 +182,8 @@ export function createFallbackTransport(options: FallbackTransportOptions): Tran
   return {
     name: `${transport.name}+postgres-fallback`,
     capabilities: transport.capabilities,
+    // Spans name the broker's system and destinations: the fallback is a detour, not a system.
+    ...(transport.destinationOf ? { destinationOf: transport.destinationOf.bind(transport) } : {}),
     publish: (messages) => deliver('publish', messages),
     send: (messages) => deliver('send', messages),
     subscribe: (subscribeOptions, handler) => transport.subscribe(subscribeOptions, handler),

@@ -1,7 +1,13 @@
 // The outbox store on PostgreSQL: writers insert rows inside their own transaction; relays claim
 // batches in write order behind a commit-order fence, publish them, and complete them in one
 // statement per batch.
-import { ConfigurationError, DecodeError, type OutboxStore, UnavailableError } from '@eda/core';
+import {
+  ConfigurationError,
+  DecodeError,
+  type OutboxBacklog,
+  type OutboxStore,
+  UnavailableError,
+} from '@eda/core';
 import { describeError, type OutboxClaimOptions, type OutboxRecord } from '@eda/core/adapter';
 import pg from 'pg';
 import {
@@ -98,6 +104,8 @@ export interface PostgresOutboxStore extends OutboxStore<SqlTransaction> {
   purgeAll(options: { readonly olderThanMs: number; readonly batchSize?: number }): Promise<number>;
   /** Rows by status. */
   counts(): Promise<OutboxCounts>;
+  /** Pending rows and the age of the oldest (the relay's backlog gauges). */
+  backlog(): Promise<OutboxBacklog>;
   /**
    * The commit-order fence: how long it has held records back, how many wait, and the
    * transaction holding it. The fence is server-wide (the oldest write transaction still running
@@ -502,6 +510,15 @@ from held h, (select count(*) from settled) s`;
       const counts = { pending: 0, published: 0, dead: 0 };
       for (const row of result.rows) counts[row.status as keyof OutboxCounts] = row.n as number;
       return counts;
+    },
+
+    async backlog() {
+      const result = await pool.query(
+        `select count(*)::int as n, (extract(epoch from clock_timestamp() - min(created_at)) * 1000)::float8 as age
+         from ${table} where status = 'pending'`,
+      );
+      const row = result.rows[0] as { n: number; age: number | null };
+      return { records: row.n, oldestAgeMs: row.age ?? undefined };
     },
 
     fenceLag: () => fence.lag(),

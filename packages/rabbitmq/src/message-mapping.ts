@@ -3,9 +3,10 @@
 // and prefers `_`, which JMS selectors accept), the data as the body, `datacontenttype` as the
 // content-type property, the id as message-id, persistent.
 import type { OutgoingMessage } from '@eda/core';
-import type { Delivery } from '@eda/core/adapter';
-import { fromBinaryHeaders, toBinaryHeaders } from '@eda/core/adapter';
+import type { Delivery, MessagingServer } from '@eda/core/adapter';
+import { fromBinaryHeaders, toBinaryHeaders, traceHeadersOf } from '@eda/core/adapter';
 import type { ConsumeMessage, Options } from 'amqplib';
+import { RABBITMQ_SYSTEM } from './telemetry.js';
 
 /**
  * Header prefix of envelope attributes, as written. Received messages may use this or the
@@ -38,6 +39,8 @@ export function toPublishOptions(message: OutgoingMessage, mandatory: boolean): 
   const { attributes } = message;
   const headers: Record<string, string> = toBinaryHeaders(attributes, { prefix: ATTRIBUTE_PREFIX });
   delete headers[`${ATTRIBUTE_PREFIX}datacontenttype`];
+  const traceHeaders = traceHeadersOf(message);
+  if (traceHeaders) Object.assign(headers, traceHeaders);
   return {
     persistent: true,
     mandatory,
@@ -85,7 +88,11 @@ function priorAttempts(headers: Record<string, unknown>): number {
  * retries), plus redeliveries of this copy from quorum queues' `x-delivery-count`, or from the
  * `redelivered` flag on classic queues (which cannot tell a second redelivery from the first).
  */
-export function toDelivery(message: ConsumeMessage, destination: string): Delivery {
+export function toDelivery(
+  message: ConsumeMessage,
+  destination: string,
+  server?: MessagingServer,
+): Delivery {
   const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
   const text: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -104,6 +111,14 @@ export function toDelivery(message: ConsumeMessage, destination: string): Delive
     body: message.content,
     attempt: priorAttempts(headers) + redeliveries + 1,
     origin: { destination },
+    system: RABBITMQ_SYSTEM,
+    header: (name) => headerText(headers[name]),
+    spanAttributes: () => ({
+      'messaging.rabbitmq.message.delivery_tag': message.fields.deliveryTag,
+      'messaging.rabbitmq.destination.routing_key': message.fields.routingKey,
+      ...(server ? { 'server.address': server.address } : {}),
+      ...(server?.port === undefined ? {} : { 'server.port': server.port }),
+    }),
   };
 }
 

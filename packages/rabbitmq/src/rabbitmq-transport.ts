@@ -5,17 +5,24 @@ import {
   CapabilityError,
   ClosedError,
   ConfigurationError,
+  type MessageKind,
   type OutgoingMessage,
   type Subscription,
   type Transport,
 } from '@eda/core';
-import type { DeliveryHandler, SubscribeOptions, TransportCapabilities } from '@eda/core/adapter';
+import type {
+  DeliveryHandler,
+  SendTarget,
+  SubscribeOptions,
+  TransportCapabilities,
+} from '@eda/core/adapter';
 import { connect as amqpConnect, type ChannelModel, type Options } from 'amqplib';
 import { ConfirmPublisher } from './confirm-publisher.js';
 import { ConnectionKeeper } from './connection-keeper.js';
 import { toBuffer, toPublishOptions } from './message-mapping.js';
 import { type RabbitMqTransportOptions, resolveOptions } from './options.js';
 import { SubscriptionConsumer } from './subscription-consumer.js';
+import { RABBITMQ_SYSTEM, rabbitTelemetry, serverOf } from './telemetry.js';
 import {
   declareDeadLetterQueue,
   declareDelayBucket,
@@ -128,7 +135,9 @@ export function createRabbitMqTransport(options: RabbitMqTransportOptions): Rabb
     return { exchange: bucket, routingKey: queue };
   };
 
+  const server = serverOf(options.url);
   const publishAll = async (
+    target: SendTarget,
     messages: readonly OutgoingMessage[],
     route: (message: OutgoingMessage) => {
       exchange: string;
@@ -137,19 +146,39 @@ export function createRabbitMqTransport(options: RabbitMqTransportOptions): Rabb
     },
   ) => {
     assertOpen();
-    const results = await Promise.allSettled(
-      messages.map((message) => {
-        const { exchange: target, routingKey, mandatory } = route(message);
-        return publisher.publish({
-          exchange: target,
-          routingKey,
-          content: toBuffer(message.body),
-          options: toPublishOptions(message, mandatory),
-        });
-      }),
-    );
-    for (const result of results) if (result.status === 'rejected') throw result.reason;
+    await rabbitTelemetry.send(target, messages, async () => {
+      const results = await Promise.allSettled(
+        messages.map((message) => {
+          const { exchange: destination, routingKey, mandatory } = route(message);
+          return publisher.publish({
+            exchange: destination,
+            routingKey,
+            content: toBuffer(message.body),
+            options: toPublishOptions(message, mandatory),
+          });
+        }),
+      );
+      for (const result of results) if (result.status === 'rejected') throw result.reason;
+    });
   };
+
+  // Events are written to the exchange (routed by type), commands to their owning queue.
+  const destinationOf = (kind: MessageKind, type: string) =>
+    kind === 'event' ? exchange : resolved.queueFor(type);
+  const sendTargetOf = (kind: MessageKind, operationName: string): SendTarget => ({
+    system: RABBITMQ_SYSTEM,
+    operationName,
+    destinationOf: (message) => destinationOf(kind, message.attributes.type),
+    server,
+    messageAttributes: (message) => ({
+      'messaging.rabbitmq.destination.routing_key':
+        kind === 'event'
+          ? resolved.routingKeyFor(message.attributes.type)
+          : resolved.queueFor(message.attributes.type),
+    }),
+  });
+  const eventTarget = sendTargetOf('event', 'publish');
+  const commandTarget = sendTargetOf('command', 'send');
 
   const explainPrecondition =
     (name: string, kind: 'event' | 'command', queues: readonly string[]) =>
@@ -180,9 +209,10 @@ export function createRabbitMqTransport(options: RabbitMqTransportOptions): Rabb
     name: 'rabbitmq',
     capabilities: rabbitMqCapabilities,
     names,
+    destinationOf: (kind, type) => ({ system: RABBITMQ_SYSTEM, name: destinationOf(kind, type) }),
 
     publish(messages) {
-      return publishAll(messages, (message) => ({
+      return publishAll(eventTarget, messages, (message) => ({
         exchange,
         routingKey: resolved.routingKeyFor(message.attributes.type),
         mandatory: resolved.mandatoryEvents,
@@ -190,7 +220,7 @@ export function createRabbitMqTransport(options: RabbitMqTransportOptions): Rabb
     },
 
     send(messages) {
-      return publishAll(messages, (message) => ({
+      return publishAll(commandTarget, messages, (message) => ({
         exchange: '',
         routingKey: resolved.queueFor(message.attributes.type),
         mandatory: true,
@@ -257,6 +287,7 @@ export function createRabbitMqTransport(options: RabbitMqTransportOptions): Rabb
         startTimeoutMs: resolved.subscribeTimeoutMs,
         backoff: resolved.reconnect,
         onError,
+        server,
       });
       await consumer.start();
       if (closed) {

@@ -9,12 +9,14 @@ import {
   type Disposition,
   deadLetterHeaders,
   describeError,
+  type MessagingServer,
 } from '@eda/core/adapter';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { type BackoffOptions, backoffAfterLoss } from './backoff.js';
 import type { ConfirmPublisher, PublishRequest } from './confirm-publisher.js';
 import type { ConnectionKeeper } from './connection-keeper.js';
 import { ATTEMPT_HEADER, copyOptions, RETRY_REASON_HEADER, toDelivery } from './message-mapping.js';
+import { RABBITMQ_SYSTEM, rabbitTelemetry } from './telemetry.js';
 
 export interface SubscriptionConsumerOptions {
   /** The subscription (consumer group or command owner) name. */
@@ -45,6 +47,8 @@ export interface SubscriptionConsumerOptions {
   readonly startTimeoutMs: number;
   readonly backoff: Required<BackoffOptions>;
   readonly onError: (error: unknown) => void;
+  /** The broker named in spans, when known. */
+  readonly server?: MessagingServer | undefined;
 }
 
 interface Received {
@@ -211,7 +215,7 @@ export class SubscriptionConsumer {
   }
 
   private async handle(item: Received): Promise<void> {
-    const delivery = toDelivery(item.message, item.queue);
+    const delivery = toDelivery(item.message, item.queue, this.options.server);
     let disposition: Disposition;
     try {
       disposition = await this.options.handler(delivery);
@@ -237,7 +241,10 @@ export class SubscriptionConsumer {
     disposition: Disposition,
   ): Promise<void> {
     const { channel, message, queue } = item;
-    if (disposition.type === 'ack') return this.ack(channel, message);
+    if (disposition.type === 'ack') {
+      await this.traced('ack', item, delivery, () => this.ack(channel, message));
+      return;
+    }
     let request: PublishRequest | undefined;
     try {
       if (disposition.type === 'retry') {
@@ -270,7 +277,13 @@ export class SubscriptionConsumer {
       }
       // The copy must be stored before the original is acked: a crash in between duplicates it,
       // it never loses it.
-      await this.options.publisher.publish(request);
+      const copy = request;
+      await this.traced(
+        disposition.type === 'retry' ? 'retry' : 'dead_letter',
+        item,
+        delivery,
+        () => this.options.publisher.publish(copy),
+      );
     } catch (error) {
       if (disposition.type === 'retry' && request) this.options.retryTargetFailed(request.exchange);
       this.options.onError(
@@ -279,10 +292,32 @@ export class SubscriptionConsumer {
           { cause: error },
         ),
       );
-      this.requeue(item);
+      await this.traced('nack', item, delivery, () => this.requeue(item));
       return;
     }
     this.ack(channel, message);
+  }
+
+  /** Runs a settlement in its settle span (`ack`, `nack`, `retry`, `dead_letter`). */
+  private traced<T>(
+    operationName: string,
+    item: Received,
+    delivery: Delivery,
+    settle: () => T | Promise<T>,
+  ): Promise<T> {
+    return rabbitTelemetry.settle(
+      {
+        system: RABBITMQ_SYSTEM,
+        operationName,
+        destination: item.queue,
+        server: this.options.server,
+        attributes: {
+          'messaging.rabbitmq.message.delivery_tag': item.message.fields.deliveryTag,
+        },
+      },
+      delivery,
+      settle,
+    );
   }
 
   private ack(channel: Channel, message: ConsumeMessage): void {

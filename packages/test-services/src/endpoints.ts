@@ -35,6 +35,8 @@ export interface ServiceEndpoints {
   amqpUrl: string;
   /** S3 API settings. */
   s3: S3Endpoint;
+  /** Zipkin's base URL (spans in at `/api/v2/spans`). From `EDA_ZIPKIN_URL`. @default 'http://127.0.0.1:9411' */
+  zipkinUrl: string;
 }
 
 /** The values used when a variable is unset or empty. */
@@ -49,6 +51,7 @@ export const defaultEnv = {
   EDA_S3_ACCESS_KEY_ID: 'eda',
   EDA_S3_SECRET_ACCESS_KEY: 'eda-secret-key',
   EDA_S3_BUCKET: 'eda-test',
+  EDA_ZIPKIN_URL: 'http://127.0.0.1:9411',
 } as const;
 
 /** Reads the endpoints from an environment (the process's by default), filling in defaults. */
@@ -74,6 +77,7 @@ export function readEndpoints(
       secretAccessKey: get('EDA_S3_SECRET_ACCESS_KEY'),
       bucket: get('EDA_S3_BUCKET'),
     },
+    zipkinUrl: get('EDA_ZIPKIN_URL'),
   };
 }
 

@@ -14,6 +14,10 @@ describe('readEndpoints', () => {
       secretAccessKey: 'eda-secret-key',
       bucket: 'eda-test',
     });
+    expect(e.zipkinUrl).toBe('http://127.0.0.1:9411');
+    expect(readEndpoints({ EDA_ZIPKIN_URL: 'http://zipkin:9411' }).zipkinUrl).toBe(
+      'http://zipkin:9411',
+    );
   });
 
   it('reads overrides and splits broker lists', () => {

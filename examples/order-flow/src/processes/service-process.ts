@@ -4,7 +4,9 @@
 // when its standard input ends (the supervisor went away), so no process outlives its set.
 import { createInterface } from 'node:readline';
 import { describeError } from '@eda/core';
+import { readEndpoints } from '@eda/test-services';
 import { createRealInfrastructure } from '../real-infrastructure.js';
+import { startTracing } from '../tracing.js';
 import { progressPrinter } from './progress.js';
 import { isServiceName, runService, SERVICE_NAMES } from './services.js';
 import { untilAvailable } from './until-available.js';
@@ -17,6 +19,11 @@ if (!isServiceName(service)) {
   process.exit(2);
 }
 const namespace = process.env.EDA_ORDER_FLOW_NAMESPACE || 'order-flow';
+// Spans go to Zipkin (EDA_ZIPKIN_URL) under this service's name; EDA_ORDER_FLOW_TRACING=off skips it.
+const tracing =
+  process.env.EDA_ORDER_FLOW_TRACING === 'off'
+    ? undefined
+    : startTracing(service, readEndpoints().zipkinUrl);
 const say = (line: string) => void process.stdout.write(`${line}\n`);
 const shutdown = new AbortController();
 const stdin = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
@@ -50,6 +57,7 @@ function stop(why: string): Promise<void> {
     setTimeout(() => process.exit(1), 15_000).unref();
     await running?.stop();
     await infra.close();
+    await tracing?.shutdown();
     process.exit(0);
   });
   return stopping;

@@ -15,6 +15,7 @@ import { createNotificationsService } from '../services/notifications.js';
 import { createPaymentsService } from '../services/payments.js';
 import { createShippingService } from '../services/shipping.js';
 import type { ConsumerSpec } from '../system-idle.js';
+import { EXAMPLE_TRACING } from '../tracing.js';
 import { untilAvailable } from './until-available.js';
 
 export const SERVICE_NAMES = [
@@ -97,6 +98,7 @@ function runRelay(infra: Infrastructure, io: ServiceIo): RunningService {
   const relay = createOutboxRelay({
     store: infra.outbox,
     transport: infra.transport,
+    tracing: EXAMPLE_TRACING,
     // The relay backs off and retries by itself; say why, so a waiting relay is visible.
     onError: (error) => io.say(`relay: ${describeError(error).message}`),
   });

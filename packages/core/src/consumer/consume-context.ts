@@ -10,8 +10,10 @@ export type ConsumeOutcome = 'handled' | 'duplicate' | 'stale' | 'ignored';
 export interface ConsumeContext {
   readonly delivery: Delivery;
   readonly subscription: string;
-  /** The transport's name (`messaging.system` in traces). */
+  /** `messaging.system` of the transport that carried the delivery. */
   readonly system: string;
+  /** Trace context of the delivery's `process` span: what the handler's messages continue. */
+  readonly traceparent?: string;
   /** Set by the decode step. */
   envelope: Envelope | undefined;
   /** Set by the routing step: the handler registered for the message type. */

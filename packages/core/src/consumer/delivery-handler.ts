@@ -5,8 +5,12 @@
 import type { Codecs } from '../codec.js';
 import type { PayloadStore } from '../contracts/payload-store.js';
 import type { Delivery, DeliveryHandler, Disposition } from '../contracts/transport.js';
+import { describeError } from '../errors.js';
 import { type BusObserver, notifyAll } from '../observer.js';
 import { deferredDelay, dispositionForFailure, type RetryPolicy } from '../retry-policy.js';
+import { CORE_SCOPE } from '../telemetry/core-scope.js';
+import { instrumentsFor, secondsSince } from '../telemetry/instruments.js';
+import { inProcessSpan, type ProcessSpan, type ProcessSpanParent } from '../tracing.js';
 import { claimCheckStep } from './claim-check-step.js';
 import {
   type ConsumeContext,
@@ -24,8 +28,10 @@ import { routeStep, type UnhandledPolicy } from './route-step.js';
 export interface DeliveryHandlerOptions {
   readonly service: string;
   readonly subscription: string;
-  /** The transport's name, for traces. */
+  /** The transport's name: `messaging.system` of deliveries that do not name their own. */
   readonly system: string;
+  /** What each `process` span's parent is. @default 'ambient' */
+  readonly tracingParent?: ProcessSpanParent | undefined;
   readonly registrations: ReadonlyMap<string, HandlerRegistration>;
   readonly unhandled: UnhandledPolicy;
   readonly codecs: Codecs;
@@ -71,7 +77,7 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
     handlerStep(),
   ]);
 
-  const fail = (context: ConsumeContext, error: unknown): Disposition => {
+  const fail = (context: ConsumeContext, error: unknown, span: ProcessSpan): Disposition => {
     const disposition = dispositionForFailure(
       retryPolicy,
       error,
@@ -79,6 +85,8 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
       subscription,
     );
     const message = context.envelope;
+    const described = describeError(error);
+    span.fail(described.type, described.message);
     if (disposition.type === 'retry') {
       notifyAll(observers, {
         kind: 'retry',
@@ -102,11 +110,14 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
     return disposition;
   };
 
-  return async (delivery: Delivery): Promise<Disposition> => {
+  const tracingParent = options.tracingParent ?? 'ambient';
+
+  const handle = async (delivery: Delivery, span: ProcessSpan): Promise<Disposition> => {
     const context: ConsumeContext = {
       delivery,
       subscription,
-      system: options.system,
+      system: delivery.system ?? options.system,
+      traceparent: span.traceparent,
       envelope: undefined,
       registration: undefined,
       outcome: undefined,
@@ -114,7 +125,7 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
     try {
       await decode(context);
     } catch (error) {
-      return fail(context, error);
+      return fail(context, error, span);
     }
     const decoded = context.envelope!;
     for (let tryIndex = 0; ; tryIndex++) {
@@ -124,6 +135,12 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
       const startedAt = Date.now();
       try {
         await processMessage(context);
+        if (context.outcome === 'duplicate') {
+          instrumentsFor(CORE_SCOPE)?.duplicatesSkipped.add(1, {
+            'eda.subscription': subscription,
+            'messaging.destination.name': delivery.origin.destination,
+          });
+        }
         notifyAll(observers, {
           kind: 'consumed',
           service,
@@ -142,8 +159,45 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
           !retryPolicy.isRetryable(error) ||
           deferredDelay(error) !== undefined
         )
-          return fail(context, error);
+          return fail(context, error, span);
       }
     }
+  };
+
+  return async (delivery: Delivery): Promise<Disposition> => {
+    const system = delivery.system ?? options.system;
+    const instruments = instrumentsFor(CORE_SCOPE);
+    if (!instruments)
+      return inProcessSpan(delivery, system, tracingParent, (span) => handle(delivery, span));
+    const startedAt = performance.now();
+    const disposition = await inProcessSpan(delivery, system, tracingParent, (span) =>
+      handle(delivery, span),
+    );
+    const group = delivery.spanAttributes?.()['messaging.consumer.group.name'];
+    const attributes = {
+      'messaging.system': system,
+      'messaging.operation.name': 'process',
+      'messaging.destination.name': delivery.origin.destination,
+      ...(group === undefined ? {} : { 'messaging.consumer.group.name': group }),
+    };
+    instruments.consumed.add(1, attributes);
+    const failed =
+      disposition.type === 'ack'
+        ? undefined
+        : disposition.type === 'dead-letter'
+          ? disposition.reason.errorType
+          : 'retry';
+    instruments.processDuration.record(secondsSince(startedAt), {
+      ...attributes,
+      ...(failed === undefined ? {} : { 'error.type': failed }),
+    });
+    if (disposition.type === 'dead-letter') {
+      instruments.deadLetters.add(1, {
+        'eda.subscription': subscription,
+        'eda.dead_letter.reason': disposition.reason.code,
+        'messaging.destination.name': delivery.origin.destination,
+      });
+    }
+    return disposition;
   };
 }

@@ -49,6 +49,14 @@ export interface OutboxFailOptions {
   readonly deferred?: boolean;
 }
 
+/** What `OutboxStore.backlog` reports. */
+export interface OutboxBacklog {
+  /** Records waiting to be published. */
+  readonly records: number;
+  /** Milliseconds since the oldest waiting record was written; undefined when none waits. */
+  readonly oldestAgeMs: number | undefined;
+}
+
 /** Where the outbox keeps messages until they are published. `TTransaction` is the caller's transaction handle. */
 export interface OutboxStore<TTransaction = unknown> {
   readonly capabilities: OutboxCapabilities;
@@ -86,6 +94,12 @@ export interface OutboxStore<TTransaction = unknown> {
   ): Promise<void>;
   /** Deletes up to `limit` published records older than `olderThanMs`; returns how many. */
   purge(options: { readonly olderThanMs: number; readonly limit: number }): Promise<number>;
+  /**
+   * Records not yet published (nor dead) and the age of the oldest, for the relay's
+   * `eda.outbox.backlog` and `eda.outbox.oldest_age` gauges (optional: without it the relay
+   * reports neither).
+   */
+  backlog?(): Promise<OutboxBacklog>;
   /** Resolves when new records may be claimable or `signal` aborts (optional: relays poll without it). */
   waitForChange?(signal: AbortSignal): Promise<void>;
 }

@@ -36,6 +36,21 @@ export interface OutgoingMessage {
   readonly attributes: EnvelopeAttributes;
   /** The encoded data (empty when there is none, or when `dataref` points to it). */
   readonly body: Uint8Array;
+  /**
+   * Trace propagation headers (such as `traceparent`, `tracestate`, `baggage`, `b3`) that the
+   * configured OpenTelemetry propagator wrote when the message was created. A transport writes
+   * `traceHeadersOf(message)` (from `@eda/core/adapter`) next to the attribute headers; that
+   * also covers messages read back from an outbox store, which keeps only the envelope.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Where a transport writes a message: what `create` and `send` spans are named after. */
+export interface MessagingDestination {
+  /** `messaging.system`: `kafka`, `rabbitmq`, `eda_memory`. */
+  readonly system: string;
+  /** The topic, exchange or queue the message is written to. */
+  readonly name: string;
 }
 
 /** Where a delivery came from, for logs, dead-letter headers and tracing. */
@@ -58,6 +73,15 @@ export interface Delivery {
   /** 1 on first delivery; counts redeliveries and delayed retries of this message. */
   readonly attempt: number;
   readonly origin: DeliveryOrigin;
+  /** `messaging.system` of the transport that carried the message, such as `kafka`. @default the transport's name */
+  readonly system?: string;
+  /** Reads a transport header by name, for the OpenTelemetry propagator (`traceparent`, `baggage`, `b3`...). */
+  readonly header?: (name: string) => string | undefined;
+  /**
+   * Span attributes of the transport (`messaging.kafka.offset`, `messaging.rabbitmq.message.delivery_tag`,
+   * `messaging.consumer.group.name`, `server.address`...), asked for only while a span records.
+   */
+  readonly spanAttributes?: () => Readonly<Record<string, string | number | boolean>>;
 }
 
 /** Why a message is being dead-lettered; transports store it in headers next to the message. */
@@ -120,6 +144,12 @@ export interface Transport {
   /** Adapter name for errors and logs, such as `kafka` or `memory`. */
   readonly name: string;
   readonly capabilities: TransportCapabilities;
+  /**
+   * Where a message of this kind and type is written, for span names and metrics (the topic
+   * after `topicFor`, the exchange, the queue). Without it core names the message type and the
+   * transport's `name`.
+   */
+  destinationOf?(kind: MessageKind, type: string): MessagingDestination;
   /**
    * Appends events to their topics. Resolves only when the broker has accepted every message
    * (acks, confirms); rejects otherwise, and then some of them may or may not have been stored.

@@ -29,6 +29,8 @@ export interface InMemoryOutboxRow {
   availableAt: number;
   publishedAt: number | undefined;
   lastError: string | undefined;
+  /** When `add` wrote the row (epoch ms). */
+  readonly writtenAt: number;
 }
 
 export interface InMemoryOutboxStore extends OutboxStore<InMemoryTransaction> {
@@ -137,8 +139,18 @@ export function createInMemoryOutboxStore(): InMemoryOutboxStore {
           availableAt: 0,
           publishedAt: undefined,
           lastError: undefined,
+          writtenAt: Date.now(),
         });
       }
+    },
+
+    async backlog() {
+      const waiting = rows.filter((row) => row.committed && row.status === 'pending');
+      const oldest = Math.min(...waiting.map((row) => row.writtenAt));
+      return {
+        records: waiting.length,
+        oldestAgeMs: waiting.length ? Date.now() - oldest : undefined,
+      };
     },
 
     async claim({ limit, leaseMs }: OutboxClaimOptions) {

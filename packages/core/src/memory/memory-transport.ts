@@ -12,6 +12,9 @@ import type {
   TransportCapabilities,
 } from '../contracts/transport.js';
 import { ClosedError, ConfigurationError } from '../errors.js';
+import { CORE_SCOPE } from '../telemetry/core-scope.js';
+import { traceHeadersOf } from '../telemetry/creation-context.js';
+import { createMessagingTelemetry } from '../telemetry/messaging-telemetry.js';
 import { createInMemoryBroker, type InMemoryBroker } from './memory-broker.js';
 import type { LogMember, StoredRecord } from './memory-log.js';
 
@@ -46,14 +49,35 @@ export const inMemoryCapabilities: TransportCapabilities = {
 };
 
 let memberIds = 0;
+const noAttributes = () => ({});
 
-function toDelivery(record: StoredRecord, attempt: number, origin: DeliveryOrigin): Delivery {
-  return { attributes: fromBinaryHeaders(record.headers), body: record.body, attempt, origin };
+/** `messaging.system` of the in-memory transport (no well-known value applies). */
+export const IN_MEMORY_SYSTEM = 'eda_memory';
+
+const telemetry = createMessagingTelemetry(CORE_SCOPE);
+
+function toDelivery(
+  record: StoredRecord,
+  attempt: number,
+  origin: DeliveryOrigin,
+  spanAttributes: () => Readonly<Record<string, string>>,
+): Delivery {
+  return {
+    attributes: fromBinaryHeaders(record.headers),
+    body: record.body,
+    attempt,
+    origin,
+    system: IN_MEMORY_SYSTEM,
+    header: (name) => record.headers[name],
+    spanAttributes,
+  };
 }
 
 function toRecord(message: OutgoingMessage): StoredRecord {
+  const traceHeaders = traceHeadersOf(message);
+  const headers = toBinaryHeaders(message.attributes);
   return {
-    headers: toBinaryHeaders(message.attributes),
+    headers: traceHeaders ? { ...headers, ...traceHeaders } : headers,
     body: message.body,
     key: message.attributes.partitionkey,
     timestamp: Date.now(),
@@ -83,9 +107,11 @@ export function createInMemoryTransport(options: InMemoryTransportOptions = {}):
     startAt: 'earliest' | 'latest',
     handler: DeliveryHandler,
   ) => {
+    const group = { 'messaging.consumer.group.name': name };
     const member: LogMember = {
       id: ++memberIds,
-      deliver: (record, attempt, origin) => handler(toDelivery(record, attempt, origin)),
+      deliver: (record, attempt, origin) =>
+        handler(toDelivery(record, attempt, origin, () => group)),
     };
     const groups = [...new Set(types.map(topicFor))].map((topic) =>
       broker.group(name, broker.topic(topic), startAt),
@@ -116,7 +142,8 @@ export function createInMemoryTransport(options: InMemoryTransportOptions = {}):
         queue,
         state: queue.attach({
           prefetch,
-          deliver: (record, attempt, origin) => handler(toDelivery(record, attempt, origin)),
+          deliver: (record, attempt, origin) =>
+            handler(toDelivery(record, attempt, origin, noAttributes)),
         }),
       };
     });
@@ -126,21 +153,40 @@ export function createInMemoryTransport(options: InMemoryTransportOptions = {}):
     };
   };
 
+  const events = {
+    system: IN_MEMORY_SYSTEM,
+    operationName: 'publish',
+    destinationOf: (message: OutgoingMessage) => topicFor(message.attributes.type),
+  };
+  const commands = {
+    system: IN_MEMORY_SYSTEM,
+    operationName: 'send',
+    destinationOf: (message: OutgoingMessage) => queueFor(message.attributes.type),
+  };
+
   return {
     name: 'memory',
     capabilities: inMemoryCapabilities,
     broker,
+    destinationOf: (kind, type) => ({
+      system: IN_MEMORY_SYSTEM,
+      name: kind === 'event' ? topicFor(type) : queueFor(type),
+    }),
 
     async publish(messages) {
       assertOpen();
-      for (const message of messages)
-        broker.topic(topicFor(message.attributes.type)).append(toRecord(message));
+      await telemetry.send(events, messages, async () => {
+        for (const message of messages)
+          broker.topic(topicFor(message.attributes.type)).append(toRecord(message));
+      });
     },
 
     async send(messages) {
       assertOpen();
-      for (const message of messages)
-        broker.queue(queueFor(message.attributes.type)).enqueue(toRecord(message));
+      await telemetry.send(commands, messages, async () => {
+        for (const message of messages)
+          broker.queue(queueFor(message.attributes.type)).enqueue(toRecord(message));
+      });
     },
 
     async subscribe(subscribeOptions, handler) {

@@ -6,6 +6,10 @@ import { sleep } from '../abortable-wait.js';
 import type { OutboxRecord, OutboxStore } from '../contracts/outbox-store.js';
 import type { Transport } from '../contracts/transport.js';
 import { ConfigurationError, describeError, UnavailableError } from '../errors.js';
+import { CORE_SCOPE } from '../telemetry/core-scope.js';
+import { instrumentsFor, secondsSince } from '../telemetry/instruments.js';
+import { inSharedCreationContext, type ProcessSpanParent } from '../tracing.js';
+import { observeBacklog } from './backlog-gauges.js';
 import { publishIsolatingRefusals } from './refusal-isolation.js';
 
 /** Options of `createOutboxRelay`. */
@@ -35,6 +39,14 @@ export interface OutboxRelayOptions {
   readonly purge?:
     | false
     | { readonly olderThanMs: number; readonly everyMs: number; readonly limit: number };
+  /**
+   * OpenTelemetry choices. `parent: 'producer'`: a batch whose records all belong to one trace
+   * is published inside their creation context, so the transport's `send` span joins that
+   * trace (for viewers without span links, such as Zipkin); a batch of several traces, and
+   * every batch with `'ambient'`, gets a send span of its own that links each record's
+   * creation context. @default { parent: 'ambient' }
+   */
+  readonly tracing?: { readonly parent?: ProcessSpanParent };
   /** Told about failures (an UnavailableError per refused record, with the broker's error as cause; store errors as thrown); the relay keeps running. @default none */
   readonly onError?: (error: unknown) => void;
 }
@@ -75,9 +87,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const initialBackoffMs = positive('initialBackoffMs', options.initialBackoffMs ?? 200);
   const maxBackoffMs = positive('maxBackoffMs', options.maxBackoffMs ?? 30_000);
   const purge = options.purge ?? { olderThanMs: 3_600_000, everyMs: 60_000, limit: 1000 };
+  const sendInCreationContext = options.tracing?.parent === 'producer';
   let backoffMs = initialBackoffMs;
   let lastError: unknown;
   let running: { controller: AbortController; loop: Promise<void> } | undefined;
+  let stopGauges: (() => void) | undefined;
 
   /** The wait before a refused record's next attempt: initialBackoffMs * 2^(attempts so far). */
   const backoffFor = (record: OutboxRecord) =>
@@ -91,7 +105,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
    */
   const publishBatch = async (records: OutboxRecord[], claimedAt: number): Promise<number> => {
     // Isolation stops at half the lease, well before another relay may re-claim these records.
-    const result = await publishIsolatingRefusals(records, transport, claimedAt + leaseMs / 2);
+    const publish = () => publishIsolatingRefusals(records, transport, claimedAt + leaseMs / 2);
+    const result = await (sendInCreationContext
+      ? inSharedCreationContext(
+          records.map((r) => r.message),
+          publish,
+        )
+      : publish());
     await store.complete(result.published);
     for (const { record, error } of result.refused) {
       const reason = describeError(error);
@@ -135,13 +155,27 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return result.published.length === 0 && first ? -1 : result.published.length;
   };
 
+  /** The relay's batch metrics (skipped while no metrics SDK is registered). */
+  const recordBatch = (size: number, startedAt: number, failed: boolean) => {
+    const instruments = instrumentsFor(CORE_SCOPE);
+    if (!instruments) return;
+    const attributes = {
+      'eda.transport': transport.name,
+      ...(failed ? { 'error.type': 'refused' } : {}),
+    };
+    instruments.relayBatchSize.record(size, attributes);
+    instruments.relayBatchDuration.record(secondsSince(startedAt), attributes);
+  };
+
   /** One claim-publish-complete cycle; the number published, or -1 after a failure. */
   const cycle = async (): Promise<number> => {
     try {
       const claimedAt = Date.now();
+      const startedAt = performance.now();
       const records = await store.claim({ limit: batchSize, leaseMs });
       const published = records.length ? await publishBatch(records, claimedAt) : 0;
       if (published >= 0) backoffMs = initialBackoffMs;
+      if (records.length) recordBatch(records.length, startedAt, published < 0);
       return published;
     } catch (error) {
       lastError = error;
@@ -218,10 +252,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (running) return;
       const controller = new AbortController();
       running = { controller, loop: loop(controller.signal) };
+      stopGauges = observeBacklog(store, onError);
     },
     async stop() {
       if (!running) return;
       running.controller.abort();
+      stopGauges?.();
+      stopGauges = undefined;
       await running.loop;
       running = undefined;
     },

@@ -4,6 +4,8 @@ import type { PayloadStore } from '../contracts/payload-store.js';
 import type { OutgoingMessage } from '../contracts/transport.js';
 import { formatDataRef } from '../data-ref.js';
 import { ConfigurationError } from '../errors.js';
+import { CORE_SCOPE } from '../telemetry/core-scope.js';
+import { instrumentsFor } from '../telemetry/instruments.js';
 
 /**
  * A step of the publisher pipeline: returns the message to send (possibly changed), directly or
@@ -32,6 +34,9 @@ export function claimCheckOffload(options: ClaimCheckOptions): PublishMiddleware
   const offload = async (message: OutgoingMessage): Promise<OutgoingMessage> => {
     const ref = await store.put(message.body, {
       contentType: message.attributes.datacontenttype ?? 'application/octet-stream',
+    });
+    instrumentsFor(CORE_SCOPE)?.claimCheckOffloaded.add(message.body.byteLength, {
+      'eda.message.type': message.attributes.type,
     });
     return {
       attributes: { ...message.attributes, dataref: formatDataRef(ref) },

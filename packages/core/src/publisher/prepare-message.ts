@@ -13,7 +13,7 @@ import { ConfigurationError, EdaError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import { currentMessageContext } from '../message-context.js';
 import { type MessageDefinition, validateData } from '../message-definition.js';
-import { inProducerSpan } from '../tracing.js';
+import { inCreateSpan, type SpanDestination } from '../tracing.js';
 
 /** Per-message options of `publish` and `send`. */
 export interface MessageOptions {
@@ -46,7 +46,7 @@ export class EncodeError extends EdaError {
 
 export async function prepareMessage(
   service: string,
-  system: string,
+  destination: SpanDestination,
   codec: Codec,
   definition: MessageDefinition,
   data: unknown,
@@ -78,15 +78,15 @@ export async function prepareMessage(
   const correlationid =
     options.correlationId ?? parent?.message.correlationid ?? parent?.message.id ?? id;
   const spanAttributes = {
-    'messaging.system': system,
     'messaging.message.id': id,
     'messaging.message.conversation_id': correlationid,
+    'messaging.message.body.size': body.byteLength,
   };
-  return inProducerSpan(
-    definition.type,
+  return inCreateSpan(
+    destination,
     spanAttributes,
     parent?.traceparent,
-    async (traceparent) => {
+    async ({ traceparent, headers }) => {
       const attributes: EnvelopeAttributes = {
         id,
         type: definition.type,
@@ -105,7 +105,7 @@ export async function prepareMessage(
         ...(options.version === undefined ? {} : { version: options.version }),
         ...(options.extensions === undefined ? {} : { extensions: { ...options.extensions } }),
       };
-      return { attributes, body };
+      return headers ? { attributes, body, headers } : { attributes, body };
     },
   );
 }
