@@ -150,11 +150,19 @@ export function createEventCommitter<TTransaction>(
           );
         }
         pending.push(
-          prepareMessage(service, 'outbox', codec, definition, data, {
-            partitionKey: stream,
-            ...messageOptions,
-            version,
-          }),
+          // No transport here: the create span names the outbox, as a bus without one does.
+          prepareMessage(
+            service,
+            { system: 'outbox', name: definition.type },
+            codec,
+            definition,
+            data,
+            {
+              partitionKey: stream,
+              ...messageOptions,
+              version,
+            },
+          ),
         );
       };
       await translation({ ...event, stream, version }, publish);
