@@ -26,6 +26,15 @@ export interface Infrastructure {
   transaction<T>(fn: (transaction: unknown) => Promise<T>): Promise<T>;
   /** How consumers dedupe: an idempotency store, or a middleware such as a transactional inbox. */
   readonly dedupe: Pick<BusOptions, 'idempotency' | 'middleware'>;
+  /**
+   * What a handler adds to its `publish`/`send`. With a transactional inbox: the inbox's
+   * transaction, so the message goes into the outbox with the handler's writes and leaves only
+   * once they committed (sent straight from the handler, it would leave before the COMMIT, and
+   * a consumer killed in between would have its effect rolled back while the next service
+   * already acted on it). Otherwise nothing: the bus holds the message back until the handler
+   * succeeded.
+   */
+  readonly handlerEmit: () => { readonly transaction?: unknown };
   readonly payloads: PayloadStore;
   /** Where services record the effects they applied. */
   readonly ledger: Ledger;
@@ -40,6 +49,7 @@ export function serviceBusOptions(infra: Infrastructure, service: string) {
   return {
     service,
     observers: infra.observers,
+    outbox: infra.outbox,
     ...(infra.transport ? { transport: infra.transport } : {}),
   };
 }
@@ -69,6 +79,7 @@ export function createEmbeddedInfrastructure(): Infrastructure {
     outbox: outbox as OutboxStore<unknown>,
     transaction: (fn) => outbox.transaction(fn),
     dedupe: { idempotency: { store: createInMemoryIdempotencyStore() } },
+    handlerEmit: () => ({}),
     payloads: createInMemoryPayloadStore(),
     ledger: createInMemoryLedger(),
     tracker,

@@ -8,6 +8,7 @@ import { createKafkaTransport, type KafkaTransport } from '@eda/kafka';
 import {
   createPostgresInbox,
   createPostgresOutboxStore,
+  currentInboxTransaction,
   ensureInboxSchema,
   ensureOutboxSchema,
   type PostgresOutboxStore,
@@ -92,8 +93,10 @@ export function createRealTransports(namespace: string, onError?: (error: unknow
   return { events, commands };
 }
 
-async function connectRedis(url: string): Promise<Redis> {
+async function connectRedis(url: string, connectionName: string): Promise<Redis> {
   const redis = new Redis(url, {
+    // CLIENT LIST shows which run a connection belongs to (the crash run drops its own by name).
+    connectionName,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     // No commandTimeout: the dedupe store bounds each call by its own timeoutMs, and reads an
@@ -124,7 +127,7 @@ export async function createRealInfrastructure(
   if (prepare) await prepareSchema(pool, namespace);
   const outbox = createPostgresOutboxStore({ pool, schema, table: 'outbox', ...reportTo });
   const transports = withTransport ? createRealTransports(namespace, onError) : undefined;
-  const redis = dedupe === 'redis' ? await connectRedis(endpoints.redisUrl) : undefined;
+  const redis = dedupe === 'redis' ? await connectRedis(endpoints.redisUrl, namespace) : undefined;
   const idempotency: IdempotencyStore | undefined =
     redis && createRedisIdempotencyStore({ client: redis, keyPrefix: `${namespace}:dedupe:` });
   const s3 = new S3Client({
@@ -146,6 +149,11 @@ export async function createRealInfrastructure(
     ...(transport ? { transport, ...transports } : {}),
     outbox,
     transaction: (fn) => withTransaction(pool, fn),
+    // With the inbox, a handler's messages go into the outbox in the inbox's transaction.
+    handlerEmit: () => {
+      const transaction = idempotency ? undefined : currentInboxTransaction();
+      return transaction ? { transaction } : {};
+    },
     dedupe: idempotency
       ? { idempotency: { store: idempotency } }
       : {

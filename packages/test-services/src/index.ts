@@ -24,6 +24,7 @@ export {
 } from './endpoints.js';
 export {
   closeRabbitConnections,
+  killRedisClients,
   type PostgresBackendFilter,
   type RestartKafkaOptions,
   restartKafka,

@@ -29,6 +29,11 @@ export async function openMonitor(namespace: string, log: (line: string) => void
   return {
     probe,
     outbox,
+    /** The monitor's own pool and the namespace's schema, for reads of the services' tables. */
+    pool,
+    schema,
+    events,
+    commands,
     /** Effects applied per order and `service:effect`, from the services' ledger table. */
     ledger: () => readLedgerCounts(pool, schema),
     async close() {

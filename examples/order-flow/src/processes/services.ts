@@ -9,7 +9,7 @@ import {
   ShipOrder,
 } from '../contracts.js';
 import type { Infrastructure } from '../infrastructure.js';
-import { createBillingService } from '../services/billing.js';
+import { type BillingOptions, createBillingService } from '../services/billing.js';
 import { createInventoryService } from '../services/inventory.js';
 import { createNotificationsService } from '../services/notifications.js';
 import { createPaymentsService } from '../services/payments.js';
@@ -104,6 +104,28 @@ function runRelay(infra: Infrastructure, io: ServiceIo): RunningService {
   return { started: Promise.resolve(), stop: () => relay.stop() };
 }
 
+/**
+ * Invoice size and claim-check threshold from EDA_ORDER_FLOW_INVOICE_BYTES and
+ * EDA_ORDER_FLOW_CLAIM_CHECK_BYTES: a crash run of 20,000 orders keeps every invoice on the
+ * claim check with small documents (3 MiB each would be 60 GB through S3).
+ */
+function billingOptionsFromEnv(): BillingOptions {
+  const read = (name: string) => {
+    const value = process.env[name];
+    if (!value) return undefined;
+    const bytes = Number(value);
+    if (!Number.isSafeInteger(bytes) || bytes < 1)
+      throw new Error(`${name} must be a positive whole number of bytes (got ${value}).`);
+    return bytes;
+  };
+  const invoiceBytes = read('EDA_ORDER_FLOW_INVOICE_BYTES');
+  const claimCheckThresholdBytes = read('EDA_ORDER_FLOW_CLAIM_CHECK_BYTES');
+  return {
+    ...(invoiceBytes ? { invoiceBytes } : {}),
+    ...(claimCheckThresholdBytes ? { claimCheckThresholdBytes } : {}),
+  };
+}
+
 function runConsumer(
   service: Exclude<ServiceName, 'payments' | 'relay'>,
   infra: Infrastructure,
@@ -112,7 +134,7 @@ function runConsumer(
   const create = {
     inventory: createInventoryService,
     shipping: createShippingService,
-    billing: createBillingService,
+    billing: (on: Infrastructure) => createBillingService(on, billingOptionsFromEnv()),
     notifications: createNotificationsService,
   }[service];
   const { bus, start } = create(infra);

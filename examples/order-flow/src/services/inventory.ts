@@ -35,12 +35,12 @@ export function createInventoryService(
             await bus.publish(
               StockReserved,
               { orderId: data.orderId, lines: data.lines },
-              { partitionKey: data.orderId },
+              { partitionKey: data.orderId, ...infra.handlerEmit() },
             );
             await bus.send(
               ShipOrder,
               { orderId: data.orderId, lines: data.lines },
-              { subject: data.orderId },
+              { subject: data.orderId, ...infra.handlerEmit() },
             );
           }),
         ],

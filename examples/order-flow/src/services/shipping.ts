@@ -21,7 +21,7 @@ export function createShippingService(infra: Infrastructure) {
             await bus.publish(
               OrderShipped,
               { orderId: data.orderId, trackingNumber },
-              { partitionKey: data.orderId },
+              { partitionKey: data.orderId, ...infra.handlerEmit() },
             );
           }),
         ],
