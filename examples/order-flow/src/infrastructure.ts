@@ -35,6 +35,8 @@ export interface Infrastructure {
    * succeeded.
    */
   readonly handlerEmit: () => { readonly transaction?: unknown };
+  /** Messages each consumer handles at once (one key at a time on Kafka). @default 1 */
+  readonly consumerConcurrency?: number;
   readonly payloads: PayloadStore;
   /** Where services record the effects they applied. */
   readonly ledger: Ledger;
@@ -52,6 +54,11 @@ export function serviceBusOptions(infra: Infrastructure, service: string) {
     outbox: infra.outbox,
     ...(infra.transport ? { transport: infra.transport } : {}),
   };
+}
+
+/** What every consumer subscribes with besides its handlers. */
+export function subscribeOptions(infra: Infrastructure): { concurrency?: number } {
+  return infra.consumerConcurrency ? { concurrency: infra.consumerConcurrency } : {};
 }
 
 /** The order workflow the tracker watches. */

@@ -17,7 +17,7 @@ import {
 import { createRabbitMqTransport, type RabbitMqTransport } from '@eda/rabbitmq';
 import { createRedisIdempotencyStore } from '@eda/redis-dedupe';
 import { createS3PayloadStore } from '@eda/s3-claimcheck';
-import { readEndpoints } from '@eda/test-services';
+import { readEndpoints, type ServiceEndpoints } from '@eda/test-services';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createOrderTracker, type Infrastructure } from './infrastructure.js';
@@ -37,6 +37,8 @@ export interface RealInfrastructureOptions {
   readonly transport?: boolean;
   /** Create the tables (outbox, inbox, ledger) first. A process set does it once, before its processes start. @default true */
   readonly prepareSchema?: boolean;
+  /** Messages each consumer handles at once. @default 1 */
+  readonly consumerConcurrency?: number;
   /** Told about everything every bus does, besides the workflow tracker. */
   readonly observers?: readonly BusObserver[];
   /**
@@ -70,8 +72,11 @@ export async function prepareSchema(pool: pg.Pool, namespace: string): Promise<v
 }
 
 /** The transports of `namespace`: Kafka for events, RabbitMQ for commands. */
-export function createRealTransports(namespace: string, onError?: (error: unknown) => void) {
-  const endpoints = readEndpoints();
+export function createRealTransports(
+  namespace: string,
+  onError?: (error: unknown) => void,
+  endpoints: ServiceEndpoints = readEndpoints(),
+) {
   const prefix = `${namespace}.`;
   const events = createKafkaTransport({
     brokers: endpoints.kafkaBrokers,
@@ -119,6 +124,7 @@ export async function createRealInfrastructure(
     prepareSchema: prepare = true,
     observers = [],
     onError,
+    consumerConcurrency,
   } = options;
   const reportTo = onError ? { onError } : {};
   const endpoints = readEndpoints();
@@ -148,6 +154,7 @@ export async function createRealInfrastructure(
     pool,
     ...(transport ? { transport, ...transports } : {}),
     outbox,
+    ...(consumerConcurrency ? { consumerConcurrency } : {}),
     transaction: (fn) => withTransaction(pool, fn),
     // With the inbox, a handler's messages go into the outbox in the inbox's transaction.
     handlerEmit: () => {

@@ -1,5 +1,6 @@
 // The crash run's judge: it must see every kind of wrong ledger, or the run proves nothing.
 import { describe, expect, it } from 'vitest';
+import { attributeDoubles } from '../src/crash-run/doubles-window.js';
 import { planFaults } from '../src/crash-run/fault-plan.js';
 import { checkLedger, type LedgerRow } from '../src/crash-run/ledger-check.js';
 import { seededRandom } from '../src/crash-run/seeded-random.js';
@@ -104,5 +105,42 @@ describe('planFaults', () => {
       expect(fault.at).toBeGreaterThanOrEqual(0.05);
       expect(fault.at).toBeLessThan(0.85);
     }
+  });
+});
+
+describe('attributeDoubles (Redis dedupe window)', () => {
+  const timeline = [
+    { at: 100_000, fault: 'SIGKILL inventory#1', services: ['inventory'] },
+    { at: 200_000, fault: 'Redis drop', services: ['inventory', 'billing'] },
+  ];
+
+  it('explains a double whose first row was written shortly before a fault on its service', () => {
+    const result = attributeDoubles(
+      [
+        { orderId: 'a', step: 'inventory:reserved', times: 2, firstAt: 99_950 },
+        { orderId: 'b', step: 'billing:invoiced', times: 2, firstAt: 197_000 },
+      ],
+      timeline,
+    );
+    expect(result.unexplained).toEqual([]);
+    expect(result.explained.map((d) => [d.orderId, d.fault, d.gapMs])).toEqual([
+      ['a', 'SIGKILL inventory#1', 50],
+      ['b', 'Redis drop', 3000],
+    ]);
+    expect(result.maxGapMs).toBe(3000);
+  });
+
+  it('leaves unexplained a double on another service, long before the fault, after it, or of unknown time', () => {
+    const result = attributeDoubles(
+      [
+        { orderId: 'a', step: 'shipping:shipped', times: 2, firstAt: 99_950 },
+        { orderId: 'b', step: 'inventory:reserved', times: 2, firstAt: 50_000 },
+        { orderId: 'c', step: 'inventory:reserved', times: 2, firstAt: 100_500 },
+        { orderId: 'd', step: 'inventory:reserved', times: 3 },
+      ],
+      timeline,
+    );
+    expect(result.explained).toEqual([]);
+    expect(result.unexplained.map((d) => d.orderId)).toEqual(['a', 'b', 'c', 'd']);
   });
 });

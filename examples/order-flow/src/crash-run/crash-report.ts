@@ -15,10 +15,19 @@ export function formatCrashReport(report: CrashRunReport): string {
   const rows: [string, string][] = [
     ['seed', `${report.seed} (EDA_CRASH_SEED=${report.seed} replays the plan)`],
     ['dedupe', report.dedupe === 'inbox' ? 'PostgreSQL inbox' : 'Redis'],
+    [
+      'kafka',
+      report.kafka === 'cluster'
+        ? 'three-broker KRaft cluster (replication 3, min.insync.replicas 2, acks -1)'
+        : 'one broker (Kafka 4)',
+    ],
     ['orders', `${report.ordersPlaced} placed and paid, ${verdict.orders} checked`],
     ['effects', `${verdict.effects} ledger rows (${verdict.strangers} of unknown orders)`],
     ['lost', `${verdict.lost.length}${sample(verdict.lost)}`],
-    ['doubled', `${verdict.doubled.length}${sample(verdict.doubled)}`],
+    [
+      'doubled',
+      `${verdict.doubled.length}${report.dedupe === 'redis' ? ` (${report.doubles.explained.length} in Redis dedupe's window: first row at most ${report.doubles.maxGapMs} ms before a SIGKILL or Redis drop on its service; ${report.doubles.unexplained.length} outside it)` : ''}${sample(verdict.doubled)}`,
+    ],
     ['order violations', `${verdict.orderViolations.length}${sample(verdict.orderViolations)}`],
     [
       'dead letters',
@@ -26,7 +35,10 @@ export function formatCrashReport(report: CrashRunReport): string {
     ],
     ['duplicates absorbed', `${report.duplicatesAbsorbed} (deliveries the dedupe skipped)`],
     ['crashes injected', `${totalKills(faults)} SIGKILLs (${list(faults.kills)})`],
-    ['broker restarts', `Kafka ${faults.kafkaRestarts}, RabbitMQ ${faults.rabbitMqRestarts}`],
+    [
+      'broker restarts',
+      `Kafka ${faults.kafkaRestarts}${report.kafka === 'cluster' ? ' (partition leader SIGKILLed, back after 10 s)' : ''}, RabbitMQ ${faults.rabbitMqRestarts}`,
+    ],
     [
       'connections cut',
       `PostgreSQL ${faults.postgresConnections} backends in ${faults.postgresRounds} rounds, Redis ${faults.redisConnections} in ${faults.redisRounds} rounds`,
@@ -55,6 +67,8 @@ export function crashRunFailures(report: CrashRunReport): string[] {
     failures.push(`${verdict.orderViolations.length} order violations`);
   if (report.dedupe === 'inbox' && verdict.doubled.length)
     failures.push(`${verdict.doubled.length} effects doubled`);
+  if (report.doubles.unexplained.length)
+    failures.push(`${report.doubles.unexplained.length} doubles outside Redis dedupe's window`);
   if (verdict.strangers) failures.push(`${verdict.strangers} ledger rows of unknown orders`);
   if (report.outboxDead) failures.push(`${report.outboxDead} dead outbox records`);
   if (report.deadLetters.total || report.deadLetteredLines)

@@ -3,14 +3,21 @@
 // restarts Kafka and RabbitMQ, terminates the processes' PostgreSQL backends and drops their
 // Redis connections. Then it waits until the system is idle and judges the run from the
 // services' own ledger. Used by test/crash-run.services.test.ts and by `soak.ts`.
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  kafkaClusterBrokers,
+  kafkaPartitionLeader,
+  killKafkaNode,
   killRedisClients,
+  readEndpoints,
   restartKafka,
+  startKafkaNode,
   startRabbitApp,
   stopRabbitApp,
   terminatePostgresBackends,
   uniqueName,
 } from '@eda/test-services';
+import { PaymentCompleted } from '../contracts.js';
 import { deleteNamespace } from '../delete-namespace.js';
 import { ORDER_END_STATE } from '../ledger.js';
 import { openMonitor } from '../processes/monitor.js';
@@ -21,7 +28,8 @@ import {
   type ServiceName,
 } from '../processes/services.js';
 import { countDeadLetters, type DeadLetterCounts } from './dead-letters.js';
-import { driveFaults, type FaultActions, type FaultTally } from './fault-driver.js';
+import { attributeDoubles, type DoublesInWindow } from './doubles-window.js';
+import { driveFaults, type FaultTally } from './fault-driver.js';
 import { planFaults } from './fault-plan.js';
 import { checkLedger, type LedgerRow, type LedgerVerdict } from './ledger-check.js';
 import { newSeed, seededRandom } from './seeded-random.js';
@@ -51,16 +59,23 @@ export interface CrashRunOptions {
   readonly invoiceBytes?: number;
   /** @default 1024 */
   readonly claimCheckThresholdBytes?: number;
+  /** Orders payments pays at once. @default 8 */
+  readonly paymentsInFlight?: number;
+  /** Messages each consumer process handles at once (each holds one of its 5 PostgreSQL connections). @default 4 */
+  readonly consumerConcurrency?: number;
   /** Order lines written ahead of their payment. @default 200 */
   readonly window?: number;
   /** Keep the run's topics, queues, schema and objects. @default false */
   readonly keep?: boolean;
   /** Told the run's own lines (plan, faults, phases). @default console.log */
   readonly log?: (line: string) => void;
-  /** Replaces the broker restarts (a run on another Kafka, such as a cluster). */
-  readonly actions?: Partial<Pick<FaultActions, 'restartKafka' | 'restartRabbitMq'>>;
-  /** Extra environment of every process (such as `EDA_KAFKA_BROKERS`). */
-  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * `single`: the machine's Kafka 4 broker, restarted once. `cluster`: the three-broker cluster
+   * of scripts/services/kafka-cluster.sh (started by the caller), whose leader of partition 0 of
+   * payment.completed is SIGKILLed once instead and started again 10 s later.
+   * @default 'single'
+   */
+  readonly kafka?: 'single' | 'cluster';
   /** Gives up when nothing moved for this long. @default 120000 */
   readonly noProgressMs?: number;
 }
@@ -68,9 +83,12 @@ export interface CrashRunOptions {
 export interface CrashRunReport {
   readonly seed: number;
   readonly dedupe: 'inbox' | 'redis';
+  readonly kafka: 'single' | 'cluster';
   readonly namespace: string;
   readonly ordersPlaced: number;
   readonly verdict: LedgerVerdict;
+  /** The doubles, split by whether a fault on their service explains them (Redis dedupe's window). */
+  readonly doubles: DoublesInWindow;
   readonly deadLetters: DeadLetterCounts;
   readonly outboxDead: number;
   /** Lines of the processes that reported a dead letter. */
@@ -113,7 +131,12 @@ export async function runCrashRun(options: CrashRunOptions = {}): Promise<CrashR
     keep = false,
     log = console.log,
     noProgressMs = 120_000,
+    kafka = 'single',
+    paymentsInFlight = 8,
+    consumerConcurrency = 4,
   } = options;
+  const endpoints = readEndpoints();
+  if (kafka === 'cluster') endpoints.kafkaBrokers = kafkaClusterBrokers();
   const kills = options.kills ?? (durationMs ? Math.max(1, Math.round(durationMs / 15_000)) : 12);
   const started = Date.now();
   const clock = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`;
@@ -125,7 +148,11 @@ export async function runCrashRun(options: CrashRunOptions = {}): Promise<CrashR
   const lines: string[] = [];
   let duplicatesAbsorbed = 0;
   let deadLetteredLines = 0;
-  const monitor = await openMonitor(namespace, (line) => lines.push(`[monitor] ${line}`));
+  const monitor = await openMonitor(
+    namespace,
+    (line) => lines.push(`[monitor] ${line}`),
+    endpoints,
+  );
   const set = await startProcessSet({
     namespace,
     instances,
@@ -136,7 +163,10 @@ export async function runCrashRun(options: CrashRunOptions = {}): Promise<CrashR
       EDA_ORDER_FLOW_DEDUPE: dedupe,
       EDA_ORDER_FLOW_INVOICE_BYTES: String(invoiceBytes),
       EDA_ORDER_FLOW_CLAIM_CHECK_BYTES: String(claimCheckThresholdBytes),
-      ...options.env,
+      EDA_KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+      // Throughput on two cores comes from work in parallel, not from shorter chains.
+      EDA_ORDER_FLOW_PAYMENTS_IN_FLIGHT: String(paymentsInFlight),
+      EDA_ORDER_FLOW_CONCURRENCY: String(consumerConcurrency),
     },
     onLine: (from, line) => {
       if (line.includes('skipped (duplicate)')) duplicatesAbsorbed++;
@@ -174,21 +204,34 @@ export async function runCrashRun(options: CrashRunOptions = {}): Promise<CrashR
       const { rows } = await monitor.pool.query(countSql);
       return (rows[0] as { n: number }).n / (orders * stepsPerOrder);
     };
+    const restartKafkaOnce =
+      kafka === 'cluster'
+        ? async () => {
+            const topic = monitor.events.topicFor(PaymentCompleted.type);
+            const leader = await kafkaPartitionLeader(topic, 0);
+            say(`SIGKILL Kafka node ${leader}, the leader of ${topic} partition 0`);
+            await killKafkaNode(leader);
+            await sleep(10_000); // the run goes on with two of three brokers (min.insync.replicas 2)
+            await startKafkaNode(leader);
+            say(
+              `Kafka node ${leader} is back; ${topic} partition 0 is led by ${await kafkaPartitionLeader(topic, 0)}`,
+            );
+          }
+        : () => restartKafka(4);
     const faultsDone = driveFaults({
       plan,
       progress,
       log: say,
       noProgressMs,
+      consumerServices: ORDER_FLOW_CONSUMERS.map((c) => c.name),
       actions: {
         kill: (name) => set.kill(name),
         restart: (name) => set.restart(name),
-        restartKafka: options.actions?.restartKafka ?? (() => restartKafka(4)),
-        restartRabbitMq:
-          options.actions?.restartRabbitMq ??
-          (async () => {
-            await stopRabbitApp();
-            await startRabbitApp();
-          }),
+        restartKafka: restartKafkaOnce,
+        restartRabbitMq: async () => {
+          await stopRabbitApp();
+          await startRabbitApp();
+        },
         terminatePostgres: () => terminatePostgresBackends({ applicationName: namespace }),
         dropRedis: () => killRedisClients(namespace),
       },
@@ -212,9 +255,11 @@ export async function runCrashRun(options: CrashRunOptions = {}): Promise<CrashR
     say(`idle: outbox ${JSON.stringify(idle.outbox)}`);
 
     const { rows } = await monitor.pool.query(
-      `select seq, service, order_id as "orderId", effect from "${monitor.schema}".ledger`,
+      `select seq, service, order_id as "orderId", effect,
+        extract(epoch from recorded_at) * 1000 as at from "${monitor.schema}".ledger`,
     );
     const verdict = checkLedger(rows as LedgerRow[], placedIds);
+    const doubles = attributeDoubles(verdict.doubled, faults.timeline);
     const deadLetters = await countDeadLetters(
       monitor.events,
       monitor.commands,
@@ -225,9 +270,11 @@ export async function runCrashRun(options: CrashRunOptions = {}): Promise<CrashR
     return {
       seed,
       dedupe,
+      kafka,
       namespace,
       ordersPlaced: placedIds.length,
       verdict,
+      doubles,
       deadLetters,
       outboxDead,
       deadLetteredLines,

@@ -25,6 +25,17 @@ export interface FaultTally {
   postgresConnections: number;
   redisRounds: number;
   redisConnections: number;
+  /** When each fault that could cut a consumer's handling short happened, and whom it hit. */
+  readonly timeline: FaultMoment[];
+}
+
+/** A fault that could leave a handled message without its dedupe completion. */
+export interface FaultMoment {
+  /** Epoch ms. */
+  readonly at: number;
+  readonly fault: string;
+  /** Services whose processes it hit, such as `inventory`. */
+  readonly services: readonly string[];
 }
 
 export interface FaultDriverOptions {
@@ -34,11 +45,16 @@ export interface FaultDriverOptions {
   readonly progress: () => Promise<number>;
   /** Told each fault as it happens. */
   readonly log: (line: string) => void;
+  /** Services whose processes a Redis drop hits (the consumers). */
+  readonly consumerServices?: readonly string[];
   /** Gives up when progress has not moved for this long before a fault's point. @default 120000 */
   readonly noProgressMs?: number;
   /** @default 500 */
   readonly pollMs?: number;
 }
+
+/** `inventory` for `inventory#2`. */
+const serviceOf = (processName: string) => processName.split('#')[0] as string;
 
 export const totalKills = (tally: FaultTally) =>
   Object.values(tally.kills).reduce((a, b) => a + b, 0);
@@ -46,6 +62,7 @@ export const totalKills = (tally: FaultTally) =>
 /** Runs the plan; resolves once every fault is done and every killed process runs again. */
 export async function driveFaults(options: FaultDriverOptions): Promise<FaultTally> {
   const { plan, actions, progress, log, noProgressMs = 120_000, pollMs = 500 } = options;
+  const consumerServices = options.consumerServices ?? [];
   const tally: FaultTally = {
     kills: {},
     kafkaRestarts: 0,
@@ -54,6 +71,7 @@ export async function driveFaults(options: FaultDriverOptions): Promise<FaultTal
     postgresConnections: 0,
     redisRounds: 0,
     redisConnections: 0,
+    timeline: [],
   };
   /** Restarts under way, per process. */
   const down = new Map<string, Promise<void>>();
@@ -77,6 +95,11 @@ export async function driveFaults(options: FaultDriverOptions): Promise<FaultTal
     await down.get(target);
     await actions.kill(target);
     tally.kills[target] = (tally.kills[target] ?? 0) + 1;
+    tally.timeline.push({
+      at: Date.now(),
+      fault: `SIGKILL ${target}`,
+      services: [serviceOf(target)],
+    });
     const back = sleep(downMs)
       .then(() => actions.restart(target))
       .finally(() => down.delete(target));
@@ -112,6 +135,7 @@ export async function driveFaults(options: FaultDriverOptions): Promise<FaultTal
       }
       case 'drop-redis': {
         const closed = await actions.dropRedis();
+        tally.timeline.push({ at: Date.now(), fault: 'Redis drop', services: consumerServices });
         tally.redisRounds++;
         tally.redisConnections += closed;
         log(`${where}: closed ${closed} Redis connections of the set`);

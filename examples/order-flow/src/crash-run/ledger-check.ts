@@ -17,6 +17,8 @@ export interface LedgerRow {
   readonly service: string;
   readonly orderId: string;
   readonly effect: string;
+  /** When the row was written (epoch ms), where known. */
+  readonly at?: number;
 }
 
 /** What caused each effect (`service:effect`) in the order flow. */
@@ -37,6 +39,14 @@ export interface OrderViolation {
   readonly causeSeq: number | undefined;
 }
 
+/** An effect applied `times` times; `firstAt` is when its first row was written, where known. */
+export interface Doubled {
+  readonly orderId: string;
+  readonly step: string;
+  readonly times: number;
+  readonly firstAt?: number;
+}
+
 export interface LedgerVerdict {
   /** Orders checked (every order placed). */
   readonly orders: number;
@@ -45,7 +55,7 @@ export interface LedgerVerdict {
   /** Effects expected once per order and found 0 times. */
   readonly lost: readonly { orderId: string; step: string }[];
   /** Effects found more than once: `times` rows for one effect. */
-  readonly doubled: readonly { orderId: string; step: string; times: number }[];
+  readonly doubled: readonly Doubled[];
   readonly orderViolations: readonly OrderViolation[];
   /** Rows of orders nobody placed, or effects the flow does not have (should be none). */
   readonly strangers: number;
@@ -55,6 +65,7 @@ export interface LedgerVerdict {
 export function checkLedger(rows: Iterable<LedgerRow>, placed: Iterable<string>): LedgerVerdict {
   const steps = Object.keys(ORDER_END_STATE);
   const firstSeq = new Map<string, Map<string, number>>();
+  const firstAt = new Map<string, number>();
   const counts = new Map<string, Map<string, number>>();
   for (const orderId of placed) {
     firstSeq.set(orderId, new Map());
@@ -73,17 +84,22 @@ export function checkLedger(rows: Iterable<LedgerRow>, placed: Iterable<string>)
     effects++;
     seen.set(step, (seen.get(step) ?? 0) + 1);
     const seq = Number(row.seq);
-    if (!first.has(step) || seq < (first.get(step) as number)) first.set(step, seq);
+    if (!first.has(step) || seq < (first.get(step) as number)) {
+      first.set(step, seq);
+      if (row.at !== undefined) firstAt.set(`${row.orderId} ${step}`, Number(row.at));
+    }
   }
   const lost: { orderId: string; step: string }[] = [];
-  const doubled: { orderId: string; step: string; times: number }[] = [];
+  const doubled: Doubled[] = [];
   const orderViolations: OrderViolation[] = [];
   for (const [orderId, seen] of counts) {
     const first = firstSeq.get(orderId) as Map<string, number>;
     for (const step of steps) {
       const times = seen.get(step) ?? 0;
       if (times === 0) lost.push({ orderId, step });
-      if (times > 1) doubled.push({ orderId, step, times });
+      const at = firstAt.get(`${orderId} ${step}`);
+      if (times > 1)
+        doubled.push({ orderId, step, times, ...(at === undefined ? {} : { firstAt: at }) });
       const cause = CAUSE_OF[step];
       const seq = first.get(step);
       if (!cause || seq === undefined) continue;

@@ -5,9 +5,10 @@
 // lost, doubled, reordered or dead-lettered.
 //
 // Options: --duration 10m (s, m or h) | --orders N (a fixed count instead), --seed N,
-// --dedupe inbox|redis, --kills N, --no-broker-restarts, --no-connection-cuts, --keep.
+// --dedupe inbox|redis, --kafka single|cluster (a three-broker cluster of its own), --kills N, --no-broker-restarts, --no-connection-cuts, --keep.
 // It restarts the machine's Kafka 4 broker and RabbitMQ: do not run it beside other tests.
 import { parseArgs } from 'node:util';
+import { startKafkaCluster, wipeKafkaCluster } from '@eda/test-services';
 import { crashRunFailures, formatCrashReport } from './crash-report.js';
 import { type CrashRunOptions, runCrashRun } from './crash-run.js';
 
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     orders: { type: 'string' },
     seed: { type: 'string' },
     dedupe: { type: 'string', default: 'inbox' },
+    kafka: { type: 'string', default: 'single' },
     kills: { type: 'string' },
     'no-broker-restarts': { type: 'boolean', default: false },
     'no-connection-cuts': { type: 'boolean', default: false },
@@ -40,6 +42,8 @@ const { values } = parseArgs({
 });
 if (values.dedupe !== 'inbox' && values.dedupe !== 'redis')
   throw new Error(`--dedupe is inbox or redis (got ${values.dedupe}).`);
+if (values.kafka !== 'single' && values.kafka !== 'cluster')
+  throw new Error(`--kafka is single or cluster (got ${values.kafka}).`);
 if (!values.duration && !values.orders)
   throw new Error('Say how long: --duration 10m, or --orders 20000.');
 const orders = wholeNumber('orders', values.orders);
@@ -47,6 +51,7 @@ const seed = wholeNumber('seed', values.seed);
 const kills = wholeNumber('kills', values.kills);
 const options: CrashRunOptions = {
   dedupe: values.dedupe,
+  kafka: values.kafka,
   keep: values.keep,
   ...(values.duration ? { durationMs: parseDuration(values.duration) } : {}),
   ...(orders !== undefined ? { orders } : {}),
@@ -55,7 +60,14 @@ const options: CrashRunOptions = {
   ...(values['no-broker-restarts'] ? { restartKafka: false, restartRabbitMq: false } : {}),
   ...(values['no-connection-cuts'] ? { postgresTerminations: 0, redisDrops: 0 } : {}),
 };
-const report = await runCrashRun(options);
+// The cluster is the run's own: started empty here, removed afterwards.
+if (values.kafka === 'cluster') {
+  await wipeKafkaCluster();
+  await startKafkaCluster();
+}
+const report = await runCrashRun(options).finally(async () => {
+  if (values.kafka === 'cluster') await wipeKafkaCluster();
+});
 console.log(`\n${formatCrashReport(report)}`);
 const failures = crashRunFailures(report);
 if (failures.length) console.log(`\nFAILED: ${failures.join('; ')}`);

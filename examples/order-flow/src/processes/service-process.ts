@@ -33,6 +33,10 @@ const infra = await createRealInfrastructure({
   transport: service !== 'payments',
   // The set (or your migrations) created the tables once, before the processes started.
   prepareSchema: false,
+  // EDA_ORDER_FLOW_CONCURRENCY: messages each consumer handles at once (the crash run's throughput).
+  ...(process.env.EDA_ORDER_FLOW_CONCURRENCY
+    ? { consumerConcurrency: Number(process.env.EDA_ORDER_FLOW_CONCURRENCY) }
+    : {}),
   // EDA_ORDER_FLOW_PROGRESS=quiet prints only the exceptions (a crash run of thousands of orders).
   observers: [progressPrinter(say, process.env.EDA_ORDER_FLOW_PROGRESS === 'quiet')],
   // The adapters reconnect by themselves; say so, so a process riding out an outage shows it.

@@ -66,9 +66,34 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/**
+ * Orders payments pays at once (EDA_ORDER_FLOW_PAYMENTS_IN_FLIGHT): one by one by default; a
+ * crash run pays several at once, each its own transaction, so placing is not one long chain of
+ * round trips.
+ */
+function paymentsInFlight(): number {
+  const value = process.env.EDA_ORDER_FLOW_PAYMENTS_IN_FLIGHT;
+  const limit = value ? Number(value) : 1;
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new Error(
+      `EDA_ORDER_FLOW_PAYMENTS_IN_FLIGHT must be a whole number >= 1 (got ${value}).`,
+    );
+  return limit;
+}
+
 function runPayments(infra: Infrastructure, io: ServiceIo): RunningService {
   const payments = createPaymentsService(infra);
+  const limit = paymentsInFlight();
+  const pay = async (order: OrderRequest) => {
+    await untilAvailable(
+      'PostgreSQL to record the payment',
+      () => payments.completePayment(order.orderId, order.amountCents, order.lines),
+      { log: io.say, signal: io.signal },
+    );
+    io.say(`@paid ${order.orderId}`);
+  };
   const placing = (async () => {
+    const inFlight = new Set<Promise<void>>();
     for await (const line of io.orders) {
       if (!line.trim()) continue;
       let order: OrderRequest;
@@ -78,13 +103,11 @@ function runPayments(infra: Infrastructure, io: ServiceIo): RunningService {
         io.say(`refused an order line that is not JSON (${describeError(error).message}): ${line}`);
         continue;
       }
-      await untilAvailable(
-        'PostgreSQL to record the payment',
-        () => payments.completePayment(order.orderId, order.amountCents, order.lines),
-        { log: io.say, signal: io.signal },
-      );
-      io.say(`@paid ${order.orderId}`);
+      const paying: Promise<void> = pay(order).finally(() => inFlight.delete(paying));
+      inFlight.add(paying);
+      if (inFlight.size >= limit) await Promise.race(inFlight);
     }
+    await Promise.all(inFlight);
   })();
   // Ends when the feed ends (every queued order paid first), or at a stop during a wait for
   // PostgreSQL (that payment was not written, and was not confirmed with @paid).

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { createBus, on } from '@eda/core';
 import { InvoiceIssued, PaymentCompleted } from '../contracts.js';
-import { type Infrastructure, serviceBusOptions } from '../infrastructure.js';
+import { type Infrastructure, serviceBusOptions, subscribeOptions } from '../infrastructure.js';
 
 export const INVOICE_BYTES = 3 * 1024 * 1024;
 
@@ -25,6 +25,7 @@ export function createBillingService(infra: Infrastructure, options: BillingOpti
     bus,
     start: () =>
       bus.subscribe({
+        ...subscribeOptions(infra),
         handlers: [
           on(PaymentCompleted, async ({ data }) => {
             await infra.ledger.record({
