@@ -26,7 +26,7 @@ export function formatCrashReport(report: CrashRunReport): string {
     ['lost', `${verdict.lost.length}${sample(verdict.lost)}`],
     [
       'doubled',
-      `${verdict.doubled.length}${report.dedupe === 'redis' ? ` (${report.doubles.explained.length} in Redis dedupe's window: first row at most ${report.doubles.maxGapMs} ms before a SIGKILL or Redis drop on its service; ${report.doubles.unexplained.length} outside it)` : ''}${sample(verdict.doubled)}`,
+      `${verdict.doubled.length}${report.dedupe === 'redis' ? ` (bound ${report.doublesBound}; ${report.doubles.explained.length} in Redis dedupe's window: first row at most ${Math.round(report.doubles.maxGapMs)} ms before a SIGKILL or Redis drop on its service; ${report.doubles.unexplained.length} outside it)` : ''}${sample(verdict.doubled.map(({ orderId, step, times }) => ({ orderId, step, times })))}`,
     ],
     ['order violations', `${verdict.orderViolations.length}${sample(verdict.orderViolations)}`],
     [
@@ -69,6 +69,10 @@ export function crashRunFailures(report: CrashRunReport): string[] {
     failures.push(`${verdict.doubled.length} effects doubled`);
   if (report.doubles.unexplained.length)
     failures.push(`${report.doubles.unexplained.length} doubles outside Redis dedupe's window`);
+  if (verdict.doubled.length > report.doublesBound)
+    failures.push(
+      `${verdict.doubled.length} doubles, more than the faults can explain (${report.doublesBound})`,
+    );
   if (verdict.strangers) failures.push(`${verdict.strangers} ledger rows of unknown orders`);
   if (report.outboxDead) failures.push(`${report.outboxDead} dead outbox records`);
   if (report.deadLetters.total || report.deadLetteredLines)

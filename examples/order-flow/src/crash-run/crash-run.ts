@@ -89,6 +89,11 @@ export interface CrashRunReport {
   readonly verdict: LedgerVerdict;
   /** The doubles, split by whether a fault on their service explains them (Redis dedupe's window). */
   readonly doubles: DoublesInWindow;
+  /**
+   * The most doubles the faults can explain: each consumer SIGKILL, and each Redis drop for each
+   * consumer process, cuts short at most `consumerConcurrency` handlings.
+   */
+  readonly doublesBound: number;
   readonly deadLetters: DeadLetterCounts;
   readonly outboxDead: number;
   /** Lines of the processes that reported a dead letter. */
@@ -260,6 +265,12 @@ export async function runCrashRun(options: CrashRunOptions = {}): Promise<CrashR
     );
     const verdict = checkLedger(rows as LedgerRow[], placedIds);
     const doubles = attributeDoubles(verdict.doubled, faults.timeline);
+    const consumerProcesses = set.names.filter((n) => !/^(payments|relay)#/.test(n));
+    const consumerKills = Object.entries(faults.kills)
+      .filter(([name]) => consumerProcesses.includes(name))
+      .reduce((sum, [, n]) => sum + n, 0);
+    const doublesBound =
+      consumerConcurrency * (consumerKills + faults.redisRounds * consumerProcesses.length);
     const deadLetters = await countDeadLetters(
       monitor.events,
       monitor.commands,
@@ -275,6 +286,7 @@ export async function runCrashRun(options: CrashRunOptions = {}): Promise<CrashR
       ordersPlaced: placedIds.length,
       verdict,
       doubles,
+      doublesBound,
       deadLetters,
       outboxDead,
       deadLetteredLines,
