@@ -110,8 +110,20 @@ describe('planFaults', () => {
 
 describe('attributeDoubles (Redis dedupe window)', () => {
   const timeline = [
-    { at: 100_000, fault: 'SIGKILL inventory#1', services: ['inventory'] },
-    { at: 200_000, fault: 'Redis drop', services: ['inventory', 'billing'] },
+    { at: 100_000, fault: 'SIGKILL inventory#1', services: ['inventory'], kind: 'window' as const },
+    {
+      at: 200_000,
+      fault: 'Redis drop',
+      services: ['inventory', 'billing'],
+      kind: 'window' as const,
+    },
+    {
+      at: 300_000,
+      until: 320_000,
+      fault: 'Kafka restart',
+      services: ['billing'],
+      kind: 'publish' as const,
+    },
   ];
 
   it('explains a double whose first row was written shortly before a fault on its service', () => {
@@ -119,6 +131,7 @@ describe('attributeDoubles (Redis dedupe window)', () => {
       [
         { orderId: 'a', step: 'inventory:reserved', times: 2, firstAt: 99_950 },
         { orderId: 'b', step: 'billing:invoiced', times: 2, firstAt: 197_000 },
+        { orderId: 'c', step: 'billing:invoiced', times: 2, firstAt: 310_000 },
       ],
       timeline,
     );
@@ -126,7 +139,9 @@ describe('attributeDoubles (Redis dedupe window)', () => {
     expect(result.explained.map((d) => [d.orderId, d.fault, d.gapMs])).toEqual([
       ['a', 'SIGKILL inventory#1', 50],
       ['b', 'Redis drop', 3000],
+      ['c', 'Kafka restart', 0],
     ]);
+    expect(result.explained.map((d) => d.kind)).toEqual(['window', 'window', 'publish']);
     expect(result.maxGapMs).toBe(3000);
   });
 
@@ -137,10 +152,11 @@ describe('attributeDoubles (Redis dedupe window)', () => {
         { orderId: 'b', step: 'inventory:reserved', times: 2, firstAt: 50_000 },
         { orderId: 'c', step: 'inventory:reserved', times: 2, firstAt: 100_500 },
         { orderId: 'd', step: 'inventory:reserved', times: 3 },
+        { orderId: 'e', step: 'billing:invoiced', times: 2, firstAt: 321_000 },
       ],
       timeline,
     );
     expect(result.explained).toEqual([]);
-    expect(result.unexplained.map((d) => d.orderId)).toEqual(['a', 'b', 'c', 'd']);
+    expect(result.unexplained.map((d) => d.orderId)).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 });

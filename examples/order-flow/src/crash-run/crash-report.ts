@@ -26,7 +26,7 @@ export function formatCrashReport(report: CrashRunReport): string {
     ['lost', `${verdict.lost.length}${sample(verdict.lost)}`],
     [
       'doubled',
-      `${verdict.doubled.length}${report.dedupe === 'redis' ? ` (bound ${report.doublesBound}; ${report.doubles.explained.length} in Redis dedupe's window: first row at most ${Math.round(report.doubles.maxGapMs)} ms before a SIGKILL or Redis drop on its service; ${report.doubles.unexplained.length} outside it)` : ''}${sample(verdict.doubled.map(({ orderId, step, times }) => ({ orderId, step, times })))}`,
+      `${verdict.doubled.length}${report.dedupe === 'redis' ? ` (bound ${report.doublesBound}; ${report.doubles.explained.filter((d) => d.kind === 'window').length} in Redis dedupe's window (a SIGKILL or Redis drop on its service), ${report.doubles.explained.filter((d) => d.kind === 'publish').length} from a publish failed by a broker restart after the effect; first row at most ${Math.round(report.doubles.maxGapMs)} ms before the fault; ${report.doubles.unexplained.length} unexplained)` : ''}${sample(verdict.doubled.map(({ orderId, step, times }) => ({ orderId, step, times })))}`,
     ],
     ['order violations', `${verdict.orderViolations.length}${sample(verdict.orderViolations)}`],
     [
@@ -68,7 +68,7 @@ export function crashRunFailures(report: CrashRunReport): string[] {
   if (report.dedupe === 'inbox' && verdict.doubled.length)
     failures.push(`${verdict.doubled.length} effects doubled`);
   if (report.doubles.unexplained.length)
-    failures.push(`${report.doubles.unexplained.length} doubles outside Redis dedupe's window`);
+    failures.push(`${report.doubles.unexplained.length} doubles no fault explains`);
   if (verdict.doubled.length > report.doublesBound)
     failures.push(
       `${verdict.doubled.length} doubles, more than the faults can explain (${report.doublesBound})`,

@@ -3,13 +3,17 @@
 // applied again once the lease ends (redis-dedupe README). The crash run holds the Redis variant
 // to that window: every doubled effect must have its first row written shortly before a fault
 // that hit a process of the effect's service (a SIGKILL of it, or a drop of the Redis
-// connections). A double that no fault explains is a defect.
+// connections). A second way, which the README does not name: a handler whose effect is written
+// and whose publish then fails (the broker restarting) fails as a whole, its claim is released,
+// and the retry applies the effect again. Those are counted apart (`publish`). A double that no
+// fault explains is a defect.
 import type { FaultMoment } from './fault-driver.js';
 import type { Doubled } from './ledger-check.js';
 
 export interface AttributedDouble extends Doubled {
   /** The fault that explains it, and how long after the first row it hit. */
   readonly fault?: string;
+  readonly kind?: 'window' | 'publish';
   readonly gapMs?: number;
 }
 
@@ -43,7 +47,10 @@ export function attributeDoubles(
       at === undefined
         ? undefined
         : timeline.find(
-            (m) => m.services.includes(service) && m.at + 100 >= at && m.at - windowMs <= at,
+            (m) =>
+              m.services.includes(service) &&
+              (m.until ?? m.at) + 100 >= at &&
+              m.at - windowMs <= at,
           );
     if (!cause || at === undefined) {
       unexplained.push(double);
@@ -51,7 +58,7 @@ export function attributeDoubles(
     }
     const gapMs = Math.max(0, cause.at - at);
     maxGapMs = Math.max(maxGapMs, gapMs);
-    explained.push({ ...double, fault: cause.fault, gapMs });
+    explained.push({ ...double, fault: cause.fault, kind: cause.kind, gapMs });
   }
   return { explained, unexplained, maxGapMs };
 }

@@ -33,9 +33,17 @@ export interface FaultTally {
 export interface FaultMoment {
   /** Epoch ms. */
   readonly at: number;
+  /** When it was over (a broker back), for a fault that lasted. @default at */
+  readonly until?: number;
   readonly fault: string;
   /** Services whose processes it hit, such as `inventory`. */
   readonly services: readonly string[];
+  /**
+   * `window`: a consumer killed or cut off from Redis between its effect and the completion (the
+   * redis-dedupe README's window). `publish`: a broker down while a handler published after its
+   * effect, so the handling failed and ran again.
+   */
+  readonly kind: 'window' | 'publish';
 }
 
 export interface FaultDriverOptions {
@@ -47,6 +55,11 @@ export interface FaultDriverOptions {
   readonly log: (line: string) => void;
   /** Services whose processes a Redis drop hits (the consumers). */
   readonly consumerServices?: readonly string[];
+  /** Services whose handlers publish to Kafka / send to RabbitMQ (a restart of it fails them). */
+  readonly publishersTo?: {
+    readonly kafka: readonly string[];
+    readonly rabbitMq: readonly string[];
+  };
   /** Gives up when progress has not moved for this long before a fault's point. @default 120000 */
   readonly noProgressMs?: number;
   /** @default 500 */
@@ -63,6 +76,7 @@ export const totalKills = (tally: FaultTally) =>
 export async function driveFaults(options: FaultDriverOptions): Promise<FaultTally> {
   const { plan, actions, progress, log, noProgressMs = 120_000, pollMs = 500 } = options;
   const consumerServices = options.consumerServices ?? [];
+  const publishersTo = options.publishersTo ?? { kafka: [], rabbitMq: [] };
   const tally: FaultTally = {
     kills: {},
     kafkaRestarts: 0,
@@ -99,6 +113,7 @@ export async function driveFaults(options: FaultDriverOptions): Promise<FaultTal
       at: Date.now(),
       fault: `SIGKILL ${target}`,
       services: [serviceOf(target)],
+      kind: 'window',
     });
     const back = sleep(downMs)
       .then(() => actions.restart(target))
@@ -114,18 +129,36 @@ export async function driveFaults(options: FaultDriverOptions): Promise<FaultTal
         await kill(fault.target, fault.downMs);
         log(`${where}: SIGKILLed ${fault.target}, back in ${fault.downMs} ms`);
         break;
-      case 'restart-kafka':
+      case 'restart-kafka': {
         log(`${where}: restarting the Kafka broker`);
+        const at = Date.now();
         await actions.restartKafka();
+        tally.timeline.push({
+          at,
+          until: Date.now(),
+          fault: 'Kafka restart',
+          services: publishersTo.kafka,
+          kind: 'publish',
+        });
         tally.kafkaRestarts++;
         log('Kafka is back');
         break;
-      case 'restart-rabbitmq':
+      }
+      case 'restart-rabbitmq': {
         log(`${where}: restarting RabbitMQ`);
+        const at = Date.now();
         await actions.restartRabbitMq();
+        tally.timeline.push({
+          at,
+          until: Date.now(),
+          fault: 'RabbitMQ restart',
+          services: publishersTo.rabbitMq,
+          kind: 'publish',
+        });
         tally.rabbitMqRestarts++;
         log('RabbitMQ is back');
         break;
+      }
       case 'terminate-postgres': {
         const ended = await actions.terminatePostgres();
         tally.postgresRounds++;
@@ -135,7 +168,12 @@ export async function driveFaults(options: FaultDriverOptions): Promise<FaultTal
       }
       case 'drop-redis': {
         const closed = await actions.dropRedis();
-        tally.timeline.push({ at: Date.now(), fault: 'Redis drop', services: consumerServices });
+        tally.timeline.push({
+          at: Date.now(),
+          fault: 'Redis drop',
+          services: consumerServices,
+          kind: 'window',
+        });
         tally.redisRounds++;
         tally.redisConnections += closed;
         log(`${where}: closed ${closed} Redis connections of the set`);
