@@ -37,7 +37,7 @@ export function formatCrashReport(report: CrashRunReport): string {
     ['crashes injected', `${totalKills(faults)} SIGKILLs (${list(faults.kills)})`],
     [
       'broker restarts',
-      `Kafka ${faults.kafkaRestarts}${report.kafka === 'cluster' ? ' (partition leader SIGKILLed, back after 10 s)' : ''}, RabbitMQ ${faults.rabbitMqRestarts}`,
+      `Kafka ${faults.kafkaRestarts}${report.kafka === 'cluster' ? ' (the partition leader SIGKILLed, started again 10 s later)' : ''}, RabbitMQ ${faults.rabbitMqRestarts}`,
     ],
     [
       'connections cut',
