@@ -200,13 +200,15 @@ export async function runCrashRun(options: CrashRunOptions = {}): Promise<CrashR
     );
 
     const placedIds: string[] = [];
-    const endOfPlacing = durationMs ? started + durationMs : undefined;
+    // Soak: the duration counts from the first order, not from the processes' start.
+    const placingFrom = Date.now();
+    const endOfPlacing = durationMs ? placingFrom + durationMs : undefined;
     const feed = ordersUntil((i) => (endOfPlacing ? Date.now() >= endOfPlacing : i >= orders));
     const stepsPerOrder = Object.keys(ORDER_END_STATE).length;
     const countSql = `select count(*)::int as n from "${monitor.schema}".ledger`;
     // Fixed count: the share of every effect applied. Soak: the share of the duration gone.
     const progress = async () => {
-      if (endOfPlacing) return Math.min(1, (Date.now() - started) / (durationMs as number));
+      if (endOfPlacing) return Math.min(1, (Date.now() - placingFrom) / (durationMs as number));
       const { rows } = await monitor.pool.query(countSql);
       return (rows[0] as { n: number }).n / (orders * stepsPerOrder);
     };
