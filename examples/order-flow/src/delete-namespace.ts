@@ -44,13 +44,16 @@ export async function deleteNamespace(namespace: string): Promise<void> {
   redis.disconnect();
 
   const s3 = createS3Client();
-  const listed = await s3.send(
-    new ListObjectsV2Command({ Bucket: endpoints.s3.bucket, Prefix: `${namespace}/` }),
-  );
-  const objects = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
-  if (objects.length)
+  // A listing holds at most 1,000 keys: delete page by page (a crash run writes 20,000 invoices).
+  for (;;) {
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: endpoints.s3.bucket, Prefix: `${namespace}/` }),
+    );
+    const objects = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    if (!objects.length) break;
     await s3.send(
       new DeleteObjectsCommand({ Bucket: endpoints.s3.bucket, Delete: { Objects: objects } }),
     );
+  }
   s3.destroy();
 }

@@ -27,6 +27,17 @@ export interface Infrastructure {
   transaction<T>(fn: (transaction: unknown) => Promise<T>): Promise<T>;
   /** How consumers dedupe: an idempotency store, or a middleware such as a transactional inbox. */
   readonly dedupe: Pick<BusOptions, 'idempotency' | 'middleware'>;
+  /**
+   * What a handler adds to its `publish`/`send`. With a transactional inbox: the inbox's
+   * transaction, so the message goes into the outbox with the handler's writes and leaves only
+   * once they committed (sent straight from the handler, it would leave before the COMMIT, and
+   * a consumer killed in between would have its effect rolled back while the next service
+   * already acted on it). Otherwise nothing: the bus holds the message back until the handler
+   * succeeded.
+   */
+  readonly handlerEmit: () => { readonly transaction?: unknown };
+  /** Messages each consumer handles at once (one key at a time on Kafka). @default 1 */
+  readonly consumerConcurrency?: number;
   readonly payloads: PayloadStore;
   /** Where services record the effects they applied. */
   readonly ledger: Ledger;
@@ -42,8 +53,14 @@ export function serviceBusOptions(infra: Infrastructure, service: string) {
     service,
     observers: infra.observers,
     tracing: EXAMPLE_TRACING,
+    outbox: infra.outbox,
     ...(infra.transport ? { transport: infra.transport } : {}),
   };
+}
+
+/** What every consumer subscribes with besides its handlers. */
+export function subscribeOptions(infra: Infrastructure): { concurrency?: number } {
+  return infra.consumerConcurrency ? { concurrency: infra.consumerConcurrency } : {};
 }
 
 /** The order workflow the tracker watches. */
@@ -71,6 +88,7 @@ export function createEmbeddedInfrastructure(): Infrastructure {
     outbox: outbox as OutboxStore<unknown>,
     transaction: (fn) => outbox.transaction(fn),
     dedupe: { idempotency: { store: createInMemoryIdempotencyStore() } },
+    handlerEmit: () => ({}),
     payloads: createInMemoryPayloadStore(),
     ledger: createInMemoryLedger(),
     tracker,

@@ -8,6 +8,7 @@ import { createKafkaTransport, type KafkaTransport } from '@eda/kafka';
 import {
   createPostgresInbox,
   createPostgresOutboxStore,
+  currentInboxTransaction,
   ensureInboxSchema,
   ensureOutboxSchema,
   type PostgresOutboxStore,
@@ -16,7 +17,7 @@ import {
 import { createRabbitMqTransport, type RabbitMqTransport } from '@eda/rabbitmq';
 import { createRedisIdempotencyStore } from '@eda/redis-dedupe';
 import { createS3PayloadStore } from '@eda/s3-claimcheck';
-import { readEndpoints } from '@eda/test-services';
+import { readEndpoints, type ServiceEndpoints } from '@eda/test-services';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createOrderTracker, type Infrastructure } from './infrastructure.js';
@@ -36,6 +37,8 @@ export interface RealInfrastructureOptions {
   readonly transport?: boolean;
   /** Create the tables (outbox, inbox, ledger) first. A process set does it once, before its processes start. @default true */
   readonly prepareSchema?: boolean;
+  /** Messages each consumer handles at once. @default 1 */
+  readonly consumerConcurrency?: number;
   /** Told about everything every bus does, besides the workflow tracker. */
   readonly observers?: readonly BusObserver[];
   /**
@@ -69,8 +72,11 @@ export async function prepareSchema(pool: pg.Pool, namespace: string): Promise<v
 }
 
 /** The transports of `namespace`: Kafka for events, RabbitMQ for commands. */
-export function createRealTransports(namespace: string, onError?: (error: unknown) => void) {
-  const endpoints = readEndpoints();
+export function createRealTransports(
+  namespace: string,
+  onError?: (error: unknown) => void,
+  endpoints: ServiceEndpoints = readEndpoints(),
+) {
   const prefix = `${namespace}.`;
   const events = createKafkaTransport({
     brokers: endpoints.kafkaBrokers,
@@ -92,8 +98,10 @@ export function createRealTransports(namespace: string, onError?: (error: unknow
   return { events, commands };
 }
 
-async function connectRedis(url: string): Promise<Redis> {
+async function connectRedis(url: string, connectionName: string): Promise<Redis> {
   const redis = new Redis(url, {
+    // CLIENT LIST shows which run a connection belongs to (the crash run drops its own by name).
+    connectionName,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     // No commandTimeout: the dedupe store bounds each call by its own timeoutMs, and reads an
@@ -116,6 +124,7 @@ export async function createRealInfrastructure(
     prepareSchema: prepare = true,
     observers = [],
     onError,
+    consumerConcurrency,
   } = options;
   const reportTo = onError ? { onError } : {};
   const endpoints = readEndpoints();
@@ -124,7 +133,7 @@ export async function createRealInfrastructure(
   if (prepare) await prepareSchema(pool, namespace);
   const outbox = createPostgresOutboxStore({ pool, schema, table: 'outbox', ...reportTo });
   const transports = withTransport ? createRealTransports(namespace, onError) : undefined;
-  const redis = dedupe === 'redis' ? await connectRedis(endpoints.redisUrl) : undefined;
+  const redis = dedupe === 'redis' ? await connectRedis(endpoints.redisUrl, namespace) : undefined;
   const idempotency: IdempotencyStore | undefined =
     redis && createRedisIdempotencyStore({ client: redis, keyPrefix: `${namespace}:dedupe:` });
   const s3 = new S3Client({
@@ -145,7 +154,13 @@ export async function createRealInfrastructure(
     pool,
     ...(transport ? { transport, ...transports } : {}),
     outbox,
+    ...(consumerConcurrency ? { consumerConcurrency } : {}),
     transaction: (fn) => withTransaction(pool, fn),
+    // With the inbox, a handler's messages go into the outbox in the inbox's transaction.
+    handlerEmit: () => {
+      const transaction = idempotency ? undefined : currentInboxTransaction();
+      return transaction ? { transaction } : {};
+    },
     dedupe: idempotency
       ? { idempotency: { store: idempotency } }
       : {

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import type { KafkaMajor } from './endpoints.js';
 import { waitForKafka } from './kafka.js';
 import { connectRabbit } from './rabbitmq.js';
+import { createRedis } from './redis.js';
 
 const run = promisify(execFile);
 const scriptsDir = fileURLToPath(new URL('../../../scripts/services/', import.meta.url));
@@ -110,6 +111,33 @@ export async function terminatePostgresBackends(filter: PostgresBackendFilter): 
  */
 export async function restartRedis(): Promise<void> {
   await runServiceScript('redis.sh', 'restart');
+}
+
+/**
+ * Closes every Redis connection whose client name is `clientName` (ioredis `connectionName`,
+ * `CLIENT SETNAME`), never the hook's own: the owners see their connection reset and
+ * reconnect, and nobody else's connection is touched. A direct command rather than a script:
+ * it changes no service, it picks connections.
+ *
+ * @returns how many connections were closed.
+ */
+export async function killRedisClients(clientName: string): Promise<number> {
+  if (!clientName) throw new Error('killRedisClients: clientName must not be empty');
+  const redis = createRedis({ connectionName: 'eda-test-services-fault' });
+  try {
+    const list = String(await redis.client('LIST'));
+    const ids = list
+      .split('\n')
+      .map((line) => Object.fromEntries(line.split(' ').map((field) => field.split('=', 2))))
+      .filter((client) => client.name === clientName && client.id)
+      .map((client) => String(client.id));
+    let closed = 0;
+    // By id: a connection that closed meanwhile answers 0, not an error.
+    for (const id of ids) closed += Number(await redis.client('KILL', 'ID', id));
+    return closed;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Stops S3Proxy; its objects stay on disk. */

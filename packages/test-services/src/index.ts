@@ -24,6 +24,7 @@ export {
 } from './endpoints.js';
 export {
   closeRabbitConnections,
+  killRedisClients,
   type PostgresBackendFilter,
   type RestartKafkaOptions,
   restartKafka,
@@ -59,6 +60,14 @@ export {
   type KafkajsRequestVersion,
   kafkajsRequestVersions,
 } from './kafka-api-versions.js';
+export {
+  kafkaClusterBrokers,
+  kafkaPartitionLeader,
+  killKafkaNode,
+  startKafkaCluster,
+  startKafkaNode,
+  wipeKafkaCluster,
+} from './kafka-cluster.js';
 export { type PostgresSchema, usePostgresSchema } from './postgres.js';
 export { connectRabbit, type RabbitNames, useRabbitNames } from './rabbitmq.js';
 export { createRedis, type RedisPrefix, useRedisPrefix } from './redis.js';

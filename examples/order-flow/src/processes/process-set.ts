@@ -30,6 +30,13 @@ export interface ProcessSet {
   readonly unexpectedExits: readonly string[];
   /** Hands an order to payments; resolves once its payment and event are committed. */
   placeOrder(order: OrderRequest): Promise<void>;
+  /**
+   * Hands many orders to payments without a round trip each: up to `window` order lines are
+   * written ahead of their `@paid` replies (payments still pays them one by one, in order).
+   * Resolves once every order is committed.
+   * @throws Error when payments exits before every order is paid.
+   */
+  placeOrders(orders: Iterable<OrderRequest>, options?: PlaceOrdersOptions): Promise<void>;
   /** SIGKILLs a process (no cleanup at all, like a crash) and waits until it is gone. */
   kill(name: string): Promise<void>;
   /** Starts a stopped or killed process again; resolves once it is running. */
@@ -39,6 +46,13 @@ export interface ProcessSet {
    * processes that did not stop cleanly (exit code 0), such as `payments#1 exited (code 1)`.
    */
   stop(graceMs?: number): Promise<string[]>;
+}
+
+export interface PlaceOrdersOptions {
+  /** Order lines written ahead of their `@paid` replies. @default 100 */
+  readonly window?: number;
+  /** Told each order once it is paid. */
+  readonly onPaid?: (orderId: string) => void;
 }
 
 interface Member {
@@ -176,6 +190,31 @@ export async function startProcessSet(options: ProcessSetOptions): Promise<Proce
       stdin.write(`${JSON.stringify(order)}\n`);
       await done;
       paid.delete(order.orderId);
+    },
+    async placeOrders(orders, { window = 100, onPaid } = {}) {
+      const child = members.find((m) => m.name === 'payments#1')?.child;
+      if (!child?.stdin)
+        throw new Error('Process set: payments is not running, so it takes no order.');
+      const exited = once(child, 'exit').then(([code, signal]) => {
+        throw new Error(
+          `Process set: payments exited (${signal ?? `code ${code}`}) before every order was paid.`,
+        );
+      });
+      exited.catch(() => undefined); // raced below; a clean run never settles it
+      const inFlight = new Set<Promise<void>>();
+      for (const order of orders) {
+        while (inFlight.size >= window) await Promise.race([...inFlight, exited]);
+        const done: Promise<void> = new Promise<void>((resolve) =>
+          paid.set(order.orderId, resolve),
+        ).then(() => {
+          paid.delete(order.orderId);
+          inFlight.delete(done);
+          onPaid?.(order.orderId);
+        });
+        inFlight.add(done);
+        child.stdin.write(`${JSON.stringify(order)}\n`);
+      }
+      await Promise.race([Promise.all(inFlight), exited]);
     },
     async kill(name) {
       await terminate(memberNamed(name), 'SIGKILL', 0);

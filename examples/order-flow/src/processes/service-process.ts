@@ -34,12 +34,18 @@ const orderLines = stdin[Symbol.asyncIterator]();
 const infra = await createRealInfrastructure({
   namespace,
   // Each effect commits with its inbox row: a consumer killed at any point applies it once.
-  dedupe: 'inbox',
+  // EDA_ORDER_FLOW_DEDUPE=redis runs the Redis store instead (the crash run's second variant).
+  dedupe: process.env.EDA_ORDER_FLOW_DEDUPE === 'redis' ? 'redis' : 'inbox',
   // Payments only writes to the outbox: no broker connection at all.
   transport: service !== 'payments',
   // The set (or your migrations) created the tables once, before the processes started.
   prepareSchema: false,
-  observers: [progressPrinter(say)],
+  // EDA_ORDER_FLOW_CONCURRENCY: messages each consumer handles at once (the crash run's throughput).
+  ...(process.env.EDA_ORDER_FLOW_CONCURRENCY
+    ? { consumerConcurrency: Number(process.env.EDA_ORDER_FLOW_CONCURRENCY) }
+    : {}),
+  // EDA_ORDER_FLOW_PROGRESS=quiet prints only the exceptions (a crash run of thousands of orders).
+  observers: [progressPrinter(say, process.env.EDA_ORDER_FLOW_PROGRESS === 'quiet')],
   // The adapters reconnect by themselves; say so, so a process riding out an outage shows it.
   onError: (error) =>
     say(`connection trouble, handled by the adapter: ${describeError(error).message}`),

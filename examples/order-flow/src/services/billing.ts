@@ -3,20 +3,29 @@
 import { randomBytes } from 'node:crypto';
 import { createBus, on } from '@eda/core';
 import { InvoiceIssued, PaymentCompleted } from '../contracts.js';
-import { type Infrastructure, serviceBusOptions } from '../infrastructure.js';
+import { type Infrastructure, serviceBusOptions, subscribeOptions } from '../infrastructure.js';
 
 export const INVOICE_BYTES = 3 * 1024 * 1024;
 
-export function createBillingService(infra: Infrastructure) {
+export interface BillingOptions {
+  /** Size of each invoice document before base64. @default INVOICE_BYTES (3 MiB) */
+  readonly invoiceBytes?: number;
+  /** Messages larger than this travel by claim check. @default 256 KiB */
+  readonly claimCheckThresholdBytes?: number;
+}
+
+export function createBillingService(infra: Infrastructure, options: BillingOptions = {}) {
+  const { invoiceBytes = INVOICE_BYTES, claimCheckThresholdBytes = 256 * 1024 } = options;
   const bus = createBus({
     ...serviceBusOptions(infra, 'billing'),
     ...infra.dedupe,
-    claimCheck: { store: infra.payloads, thresholdBytes: 256 * 1024 },
+    claimCheck: { store: infra.payloads, thresholdBytes: claimCheckThresholdBytes },
   });
   return {
     bus,
     start: () =>
       bus.subscribe({
+        ...subscribeOptions(infra),
         handlers: [
           on(PaymentCompleted, async ({ data }) => {
             await infra.ledger.record({
@@ -24,11 +33,11 @@ export function createBillingService(infra: Infrastructure) {
               orderId: data.orderId,
               effect: 'invoiced',
             });
-            const document = randomBytes(INVOICE_BYTES).toString('base64'); // stands in for a rendered PDF
+            const document = randomBytes(invoiceBytes).toString('base64'); // stands in for a rendered PDF
             await bus.publish(
               InvoiceIssued,
               { orderId: data.orderId, documentBase64: document },
-              { partitionKey: data.orderId },
+              { partitionKey: data.orderId, ...infra.handlerEmit() },
             );
           }),
         ],

@@ -2,7 +2,7 @@
 // shipping to ship. What it publishes inherits the payment's correlation id.
 import { createBus, on } from '@eda/core';
 import { PaymentCompleted, ShipOrder, StockReserved } from '../contracts.js';
-import { type Infrastructure, serviceBusOptions } from '../infrastructure.js';
+import { type Infrastructure, serviceBusOptions, subscribeOptions } from '../infrastructure.js';
 
 /** What the warehouse holds when inventory starts (the demo's report shows what is left). */
 export const INITIAL_STOCK: Readonly<Record<string, number>> = { mug: 100, kettle: 10, spoon: 60 };
@@ -23,6 +23,7 @@ export function createInventoryService(
     stock,
     start: () =>
       bus.subscribe({
+        ...subscribeOptions(infra),
         handlers: [
           on(PaymentCompleted, async ({ data }) => {
             await infra.ledger.record({
@@ -35,12 +36,12 @@ export function createInventoryService(
             await bus.publish(
               StockReserved,
               { orderId: data.orderId, lines: data.lines },
-              { partitionKey: data.orderId },
+              { partitionKey: data.orderId, ...infra.handlerEmit() },
             );
             await bus.send(
               ShipOrder,
               { orderId: data.orderId, lines: data.lines },
-              { subject: data.orderId },
+              { subject: data.orderId, ...infra.handlerEmit() },
             );
           }),
         ],

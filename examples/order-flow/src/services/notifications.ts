@@ -2,7 +2,7 @@
 // the claim check (fetched and verified before the handler runs).
 import { createBus, on } from '@eda/core';
 import { InvoiceIssued, OrderShipped } from '../contracts.js';
-import { type Infrastructure, serviceBusOptions } from '../infrastructure.js';
+import { type Infrastructure, serviceBusOptions, subscribeOptions } from '../infrastructure.js';
 
 export function createNotificationsService(infra: Infrastructure) {
   const bus = createBus({
@@ -20,6 +20,7 @@ export function createNotificationsService(infra: Infrastructure) {
     sent,
     start: () =>
       bus.subscribe({
+        ...subscribeOptions(infra),
         handlers: [
           on(OrderShipped, ({ data }) =>
             notify(

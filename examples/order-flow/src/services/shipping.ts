@@ -1,7 +1,7 @@
 // Shipping: the one owner of the ShipOrder command.
 import { createBus, on } from '@eda/core';
 import { OrderShipped, ShipOrder } from '../contracts.js';
-import { type Infrastructure, serviceBusOptions } from '../infrastructure.js';
+import { type Infrastructure, serviceBusOptions, subscribeOptions } from '../infrastructure.js';
 
 export function createShippingService(infra: Infrastructure) {
   const bus = createBus({ ...serviceBusOptions(infra, 'shipping'), ...infra.dedupe });
@@ -10,6 +10,7 @@ export function createShippingService(infra: Infrastructure) {
     bus,
     start: () =>
       bus.subscribe({
+        ...subscribeOptions(infra),
         handlers: [
           on(ShipOrder, async ({ data }) => {
             await infra.ledger.record({
@@ -21,7 +22,7 @@ export function createShippingService(infra: Infrastructure) {
             await bus.publish(
               OrderShipped,
               { orderId: data.orderId, trackingNumber },
-              { partitionKey: data.orderId },
+              { partitionKey: data.orderId, ...infra.handlerEmit() },
             );
           }),
         ],
