@@ -56,13 +56,15 @@ start() {
   install
   mkdir -p "$dir"
   # In-memory storage, no collector but HTTP (a KAFKA_BOOTSTRAP_SERVERS or RABBIT_ADDRESSES in
-  # the environment would otherwise start one), a small heap: plenty for test traces. The
+  # the environment would otherwise start one). MEM_MAX_SPANS keeps the in-memory store inside
+  # the heap: at its default (500,000) the crash runs' spans filled 256 MiB, Zipkin ran out of
+  # memory and stopped answering, and the services' exporters then hung at shutdown. The
   # armeria.ports list is given whole (Spring binds a list from one source) to listen on the
   # loopback address only, like the other services.
-  spawn_detached "$pidfile" "$log" env STORAGE_TYPE=mem \
+  spawn_detached "$pidfile" "$log" env STORAGE_TYPE=mem MEM_MAX_SPANS=100000 \
     COLLECTOR_KAFKA_ENABLED=false COLLECTOR_RABBITMQ_ENABLED=false \
     COLLECTOR_ACTIVEMQ_ENABLED=false COLLECTOR_PULSAR_ENABLED=false COLLECTOR_GRPC_ENABLED=false \
-    java -Xmx256m -jar "$jar" --armeria.ports[0].ip="${addr%:*}" \
+    java -Xmx512m -jar "$jar" --armeria.ports[0].ip="${addr%:*}" \
     --armeria.ports[0].port="${addr##*:}" --armeria.ports[0].protocols[0]=http
   wait_for "$name" "$READY_TIMEOUT" ready || { tail -n 30 "$log" >&2; exit 1; }
   say "$name: up at $EDA_ZIPKIN_URL (Zipkin $ZIPKIN_VERSION, pid $(pid))"

@@ -64,7 +64,14 @@ export async function startOurs(options: {
   await declareShippingQueue(namespace);
   let set: ProcessSet;
   try {
-    set = await startProcessSet({ namespace, services: MEASURED_SERVICES, instances, onLine });
+    // Spans off, as the raw stages have none (the tracing cost is benchmarked in @eda/core).
+    set = await startProcessSet({
+      namespace,
+      services: MEASURED_SERVICES,
+      instances,
+      onLine,
+      env: { EDA_ORDER_FLOW_TRACING: 'off' },
+    });
   } catch (error) {
     await pool.end();
     throw error;

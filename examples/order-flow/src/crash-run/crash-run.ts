@@ -166,6 +166,8 @@ export async function runCrashRun(options: CrashRunOptions = {}): Promise<CrashR
       // The set's PostgreSQL connections carry the namespace, so the run ends only its own.
       PGAPPNAME: namespace,
       EDA_ORDER_FLOW_PROGRESS: 'quiet',
+      // Tracing has its own tests; tens of thousands of orders' spans would only load Zipkin.
+      EDA_ORDER_FLOW_TRACING: 'off',
       EDA_ORDER_FLOW_DEDUPE: dedupe,
       EDA_ORDER_FLOW_INVOICE_BYTES: String(invoiceBytes),
       EDA_ORDER_FLOW_CLAIM_CHECK_BYTES: String(claimCheckThresholdBytes),
