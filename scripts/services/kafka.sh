@@ -174,17 +174,8 @@ start() {
   say "$name: up at $brokers (Kafka $version, pid $(pid))"
 }
 
-stop() {
-  managed || die "$name: $var=$brokers is not started by scripts/services, so it cannot be stopped here"
-  local p
-  if p="$(pid)"; then
-    # SIGTERM lets the broker close its logs cleanly; `kill` is the hard variant.
-    stop_pid "$p" 30
-    say "$name: stopped"
-  else
-    say "$name: not running"
-  fi
-}
+# SIGTERM lets the broker close its logs cleanly; `kill` is the hard variant.
+stop() { stop_started "$name" "$var=$brokers" 30; }
 
 hard_kill() {
   managed || die "$name: $var=$brokers is not started by scripts/services, so it cannot be killed here"
@@ -198,17 +189,7 @@ hard_kill() {
   fi
 }
 
-status() {
-  local p
-  if managed && p="$(pid)" && port_open "$addr"; then
-    say "$name: up    $brokers (Kafka $version, pid $p)"
-  elif port_open "$(host_port "$brokers")"; then
-    say "$name: up    $brokers (not started by scripts/services)"
-  else
-    say "$name: down  $brokers"
-    return 3
-  fi
-}
+status() { report_status "$name" "$brokers" "$addr" "Kafka $version"; }
 
 [[ "$action" == status ]] || lock_service "$name"
 case "$action" in

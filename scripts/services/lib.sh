@@ -151,6 +151,37 @@ stop_pid() {
   done
 }
 
+# The scripts of the services they may start (kafka.sh, s3proxy.sh, zipkin.sh) define
+# `managed` (the endpoint is the default one, which these scripts own) and `pid` (the live pid of
+# the process they started). The two functions below act through them.
+
+# Stops the started process (SIGTERM, SIGKILL after <grace> s). An endpoint set elsewhere is not
+# ours to stop. usage: stop_started <name> <setting=value> <grace seconds>
+stop_started() {
+  local name="$1" setting="$2" grace="$3" p
+  managed || die "$name: $setting is not started by scripts/services, so it cannot be stopped here"
+  if p="$(pid)"; then
+    stop_pid "$p" "$grace"
+    say "$name: stopped"
+  else
+    say "$name: not running"
+  fi
+}
+
+# One status line: up (ours, with its pid), up (someone else's), or down (exit 3).
+# usage: report_status <name> <endpoint> <our address> <what runs there, such as "Kafka 4.1.0">
+report_status() {
+  local name="$1" endpoint="$2" addr="$3" what="$4" p
+  if managed && p="$(pid)" && port_open "$addr"; then
+    say "$name: up    $endpoint ($what, pid $p)"
+  elif port_open "$(host_port "$endpoint")"; then
+    say "$name: up    $endpoint (not started by scripts/services)"
+  else
+    say "$name: down  $endpoint"
+    return 3
+  fi
+}
+
 require_java() {
   command -v java >/dev/null || die "java not found: install a JDK 17 or newer (apt-get install openjdk-17-jre-headless)"
   local major

@@ -83,28 +83,9 @@ start() {
   say "$name: up at $EDA_S3_ENDPOINT (S3Proxy $S3PROXY_VERSION, pid $(pid))"
 }
 
-stop() {
-  managed || die "$name: EDA_S3_ENDPOINT=$EDA_S3_ENDPOINT is not started by scripts/services, so it cannot be stopped here"
-  local p
-  if p="$(pid)"; then
-    stop_pid "$p" 15
-    say "$name: stopped"
-  else
-    say "$name: not running"
-  fi
-}
+stop() { stop_started "$name" "EDA_S3_ENDPOINT=$EDA_S3_ENDPOINT" 15; }
 
-status() {
-  local p
-  if managed && p="$(pid)" && port_open "$addr"; then
-    say "$name: up    $EDA_S3_ENDPOINT (S3Proxy $S3PROXY_VERSION, pid $p, bucket $EDA_S3_BUCKET)"
-  elif port_open "$(host_port "$EDA_S3_ENDPOINT")"; then
-    say "$name: up    $EDA_S3_ENDPOINT (not started by scripts/services)"
-  else
-    say "$name: down  $EDA_S3_ENDPOINT"
-    return 3
-  fi
-}
+status() { report_status "$name" "$EDA_S3_ENDPOINT" "$addr" "S3Proxy $S3PROXY_VERSION, bucket $EDA_S3_BUCKET"; }
 
 [[ "${1:-}" == status ]] || lock_service "$name"
 case "${1:-}" in

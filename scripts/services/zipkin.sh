@@ -70,28 +70,9 @@ start() {
   say "$name: up at $EDA_ZIPKIN_URL (Zipkin $ZIPKIN_VERSION, pid $(pid))"
 }
 
-stop() {
-  managed || die "$name: EDA_ZIPKIN_URL=$EDA_ZIPKIN_URL is not started by scripts/services, so it cannot be stopped here"
-  local p
-  if p="$(pid)"; then
-    stop_pid "$p" 15
-    say "$name: stopped"
-  else
-    say "$name: not running"
-  fi
-}
+stop() { stop_started "$name" "EDA_ZIPKIN_URL=$EDA_ZIPKIN_URL" 15; }
 
-status() {
-  local p
-  if managed && p="$(pid)" && port_open "$addr"; then
-    say "$name: up    $EDA_ZIPKIN_URL (Zipkin $ZIPKIN_VERSION, pid $p)"
-  elif port_open "$(host_port "$EDA_ZIPKIN_URL")"; then
-    say "$name: up    $EDA_ZIPKIN_URL (not started by scripts/services)"
-  else
-    say "$name: down  $EDA_ZIPKIN_URL"
-    return 3
-  fi
-}
+status() { report_status "$name" "$EDA_ZIPKIN_URL" "$addr" "Zipkin $ZIPKIN_VERSION"; }
 
 [[ "${1:-}" == status ]] || lock_service "$name"
 case "${1:-}" in
