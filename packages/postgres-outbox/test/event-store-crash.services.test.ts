@@ -2,28 +2,22 @@
 // events and writes their translated integration events to the outbox is killed with SIGKILL at
 // random moments, again and again. Afterwards every stream is gap-free, and each stream version
 // has exactly its integration events in the outbox: none missing, none extra, none duplicated.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { cleanupServices } from '@eda/test-services';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ensureEventStoreSchema } from '../src/index.js';
+import { killFixtureChildren, startFixtureChild } from './fixture-child.js';
 import { partsOf } from './fixtures/event-store-crash-plan.js';
 import { type TestDatabase, until, useDatabase } from './helpers.js';
 
 let db: TestDatabase | undefined;
-const children: ChildProcess[] = [];
 
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  killFixtureChildren();
   await db?.close();
   db = undefined;
   await cleanupServices();
 });
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const childScript = fileURLToPath(
-  new URL('./fixtures/event-store-writer-child.ts', import.meta.url),
-);
 const KILLS = 8;
 const STREAMS = 4;
 
@@ -34,32 +28,18 @@ describe('event store writer killed with SIGKILL', () => {
     await ensureEventStoreSchema(pool, { schema: db.schema.name });
     const committedAt: number[] = [];
     for (let kill = 0; kill < KILLS; kill++) {
-      const child = spawn(
-        process.execPath,
-        ['--conditions=development', '--import', 'tsx', childScript],
-        {
-          cwd: repoRoot,
-          env: { ...process.env, EDA_TEST_SCHEMA: db.schema.name, EDA_STREAMS: String(STREAMS) },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      children.push(child);
-      let output = '';
-      let errors = '';
-      child.stdout!.on('data', (chunk) => {
-        output += chunk;
-      });
-      child.stderr!.on('data', (chunk) => {
-        errors += chunk;
+      const { child, output, errors } = startFixtureChild('event-store-writer-child.ts', {
+        EDA_TEST_SCHEMA: db.schema.name,
+        EDA_STREAMS: String(STREAMS),
       });
       // Let it commit for a while (it reports every 10 commits), then kill it at a random moment
       // within the next 300 ms: mid-statement, mid-translation or between BEGIN and COMMIT.
       await until(
-        () => output.includes('commits 10') || child.exitCode !== null,
+        () => output().includes('commits 10') || child.exitCode !== null,
         'the writer to commit 10 times',
         60_000,
       );
-      expect(errors, 'the writer failed on its own').toBe('');
+      expect(errors(), 'the writer failed on its own').toBe('');
       expect(child.exitCode, 'the writer is still running before the kill').toBe(null);
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 300));
       const exited = new Promise((resolve) => child.once('exit', resolve));

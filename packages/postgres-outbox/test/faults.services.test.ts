@@ -1,7 +1,5 @@
 // Fault tests against real PostgreSQL: a relay process killed between the broker's ack and the
 // completion, backends terminated mid-batch, and several relays racing over one table.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createOutboxRelay, type OutgoingMessage } from '@eda/core';
 import { cleanupServices, terminatePostgresBackends } from '@eda/test-services';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,15 +8,15 @@ import {
   type PostgresOutboxStore,
   withTransaction,
 } from '../src/index.js';
+import { killFixtureChildren, startFixtureChild } from './fixture-child.js';
 import { brokerTableSql, tableBroker } from './fixtures/table-broker.js';
 import { recordingTransport, type TestDatabase, until, useDatabase } from './helpers.js';
 
 let db: TestDatabase | undefined;
 const stores: PostgresOutboxStore[] = [];
-const children: ChildProcess[] = [];
 
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  killFixtureChildren();
   await Promise.all(stores.splice(0).map((s) => s.close()));
   await db?.close();
   db = undefined;
@@ -59,9 +57,6 @@ async function seed(
   }
 }
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const childScript = fileURLToPath(new URL('./fixtures/relay-child.ts', import.meta.url));
-
 describe('relay process killed with SIGKILL', () => {
   it('re-sends the batch that the broker acknowledged but the dead relay never completed; nothing is lost', async () => {
     db = await useDatabase('sigkill');
@@ -71,36 +66,18 @@ describe('relay process killed with SIGKILL', () => {
     stores.push(store);
     await seed(store, pool, 300, 100);
 
-    const child = spawn(
-      process.execPath,
-      ['--conditions=development', '--import', 'tsx', childScript],
-      {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          EDA_TEST_SCHEMA: db.schema.name,
-          EDA_HANG_AFTER_ACK: '1',
-          EDA_BATCH_SIZE: '100',
-          EDA_LEASE_MS: '1500',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    children.push(child);
-    let output = '';
-    let errors = '';
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.stderr!.on('data', (chunk) => {
-      errors += chunk;
+    const { child, output, errors } = startFixtureChild('relay-child.ts', {
+      EDA_TEST_SCHEMA: db.schema.name,
+      EDA_HANG_AFTER_ACK: '1',
+      EDA_BATCH_SIZE: '100',
+      EDA_LEASE_MS: '1500',
     });
     await until(
-      () => output.includes('acked 100') || child.exitCode !== null,
+      () => output().includes('acked 100') || child.exitCode !== null,
       'the child to publish a batch',
       60_000,
     );
-    expect(errors).toBe('');
+    expect(errors()).toBe('');
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;

@@ -1,25 +1,21 @@
 // PostgreSQL ends the connections of a relay built exactly as the README shows (no
 // pool.on('error') of its own): the process must stay alive and keep relaying.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import type { OutgoingMessage } from '@eda/core';
 import { cleanupServices, terminatePostgresBackends } from '@eda/test-services';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPostgresOutboxStore, withTransaction } from '../src/index.js';
+import { killFixtureChildren, startFixtureChild } from './fixture-child.js';
 import { type TestDatabase, useDatabase } from './helpers.js';
 
 let db: TestDatabase | undefined;
-const children: ChildProcess[] = [];
 
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  killFixtureChildren();
   await db?.close();
   db = undefined;
   await cleanupServices();
 });
-
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const childScript = fileURLToPath(new URL('./fixtures/readme-relay-child.ts', import.meta.url));
 
 function message(id: string): OutgoingMessage {
   return {
@@ -84,25 +80,11 @@ describe('pool connections ended by PostgreSQL', () => {
     url.searchParams.set('application_name', applicationName);
     url.searchParams.set('options', `-c search_path=${db.schema.name}`);
 
-    const child = spawn(
-      process.execPath,
-      ['--conditions=development', '--import', 'tsx', childScript],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, EDA_TEST_SCHEMA: db.schema.name, DATABASE_URL: url.toString() },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    children.push(child);
-    let output = '';
-    let errors = '';
-    child.stdout!.on('data', (chunk) => {
-      output += chunk;
+    const { child, output, errors } = startFixtureChild('readme-relay-child.ts', {
+      EDA_TEST_SCHEMA: db.schema.name,
+      DATABASE_URL: url.toString(),
     });
-    child.stderr!.on('data', (chunk) => {
-      errors += chunk;
-    });
-    const read = () => output + errors;
+    const read = () => output() + errors();
 
     await write('before');
     await untilOutput(child, read, (o) => o.includes('published before'), 'the first record');
@@ -119,7 +101,7 @@ describe('pool connections ended by PostgreSQL', () => {
       );
     }
     expect(child.exitCode, 'the relay process is still running').toBeNull();
-    expect(errors).not.toMatch(/Unhandled 'error' event/);
+    expect(errors()).not.toMatch(/Unhandled 'error' event/);
     // What happened was said (a console warning: the README passes no onError).
     await untilOutput(
       child,
