@@ -22,6 +22,7 @@ import {
   resolveKafkaOptions,
 } from './kafka-transport-options.js';
 import { KAFKA_LOG_LEVELS } from './log-level.js';
+import { PartitionCounts } from './partition-counts.js';
 import { toRecord } from './record-mapping.js';
 import { RecordWriter, type TopicRecords } from './record-writer.js';
 import { KAFKA_SYSTEM, kafkaTelemetry, sendTarget, serverOf } from './telemetry.js';
@@ -121,7 +122,6 @@ export function createKafkaTransport(options: KafkaTransportOptions): KafkaTrans
     );
   }
   const { kafka } = clientOf(options);
-  const writer = new RecordWriter(kafka, resolved.producer);
   const monitor = new TransportMonitor(options.onEvent);
   let admin: Promise<Admin> | undefined;
   const adminClient = (): Promise<Admin> => {
@@ -136,6 +136,12 @@ export function createKafkaTransport(options: KafkaTransportOptions): KafkaTrans
     return admin;
   };
   const registry = new TopicRegistry(adminClient);
+  const writer = new RecordWriter(
+    kafka,
+    resolved.producer,
+    new PartitionCounts(adminClient),
+    (resent) => monitor.report({ kind: 'records-resent', ...resent }),
+  );
   const defaultSpec: TopicSpec = {
     partitions: resolved.topics.partitions,
     replicationFactor: resolved.topics.replicationFactor,

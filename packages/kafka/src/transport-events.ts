@@ -1,6 +1,7 @@
 // What the transport reports about the failures it handles itself (a copy the broker refuses, a
-// capped retry wait, a subscription it had to stop, a commit it dropped after a rejoin), as
-// events for `onEvent` and as counters for `stats()`.
+// capped retry wait, a subscription it had to stop, a commit it dropped after a rejoin, records
+// sent again for a partition the acknowledgements left out), as events for `onEvent` and as
+// counters for `stats()`.
 
 /** Why the broker refused a write for good: retrying the same write cannot succeed. */
 export type WriteRefusal = 'too-large' | 'missing-topic' | 'not-authorized' | 'invalid-record';
@@ -37,6 +38,17 @@ export type KafkaTransportEvent =
       readonly error: Error;
     }
   | {
+      /**
+       * Records whose partition was missing from the broker's acknowledgements were sent again
+       * (kafkajs can resolve a send that skipped them after a leader change). Consumers may see
+       * some twice; none is lost.
+       */
+      readonly kind: 'records-resent';
+      readonly topic: string;
+      readonly partitions: readonly number[];
+      readonly records: number;
+    }
+  | {
       /** A commit queued before the member rejoined its group was not sent under the new generation; those records are delivered again. */
       readonly kind: 'commit-dropped';
       readonly subscription: string;
@@ -52,6 +64,8 @@ export interface KafkaTransportStats {
   readonly retryWaitsCapped: number;
   readonly subscriptionsStopped: number;
   readonly commitsDropped: number;
+  /** Records sent again for a partition missing from the acknowledgements. */
+  readonly recordsResent: number;
 }
 
 /** Counts events and passes them to the application's `onEvent`, isolating it from its failures. */
@@ -62,6 +76,7 @@ export class TransportMonitor {
     retryWaitsCapped: 0,
     subscriptionsStopped: 0,
     commitsDropped: 0,
+    recordsResent: 0,
   };
 
   constructor(private readonly onEvent: ((event: KafkaTransportEvent) => void) | undefined) {}
@@ -80,6 +95,9 @@ export class TransportMonitor {
         break;
       case 'commit-dropped':
         this.counts.commitsDropped += 1;
+        break;
+      case 'records-resent':
+        this.counts.recordsResent += event.records;
         break;
     }
     try {

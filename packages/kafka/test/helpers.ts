@@ -2,7 +2,7 @@
 // afterwards), polling with an idle timeout, and a reader for dead-letter topics.
 import type { OutgoingMessage, Transport } from '@eda/core';
 import { type Disposition, uuidv7 } from '@eda/core/adapter';
-import { type KafkaMajor, kafkaBrokers, uniqueName } from '@eda/test-services';
+import { type KafkaMajor, kafkaBrokers, kafkaClusterBrokers, uniqueName } from '@eda/test-services';
 import { Kafka, logLevel } from 'kafkajs';
 import {
   createKafkaTransport,
@@ -42,10 +42,16 @@ export const fastConsumer = {
   commitIntervalMs: 200,
 } as const;
 
-export function rawKafka(major: KafkaMajor): Kafka {
+/** A single broker of the machine (Kafka 4 or 3), or the three-broker cluster a test starts itself. */
+export type KafkaTarget = KafkaMajor | 'cluster';
+
+const brokersOf = (target: KafkaTarget) =>
+  target === 'cluster' ? kafkaClusterBrokers() : kafkaBrokers(target);
+
+export function rawKafka(target: KafkaTarget): Kafka {
   return new Kafka({
     clientId: 'eda-kafka-test',
-    brokers: kafkaBrokers(major),
+    brokers: brokersOf(target),
     logLevel: logLevel.NOTHING,
   });
 }
@@ -53,7 +59,7 @@ export function rawKafka(major: KafkaMajor): Kafka {
 /** A namespace (topic prefix) for one test: transports on it, and cleanup of its topics and groups. */
 export interface Namespace {
   readonly prefix: string;
-  readonly major: KafkaMajor;
+  readonly major: KafkaTarget;
   readonly kafka: Kafka;
   transport(options?: Partial<KafkaTransportOptions>): KafkaTransport;
   /** A unique subscription (group) name, deleted at cleanup. */
@@ -71,7 +77,7 @@ export interface ReadRecord {
   readonly offset: string;
 }
 
-export function namespace(major: KafkaMajor, label = 'kafka'): Namespace {
+export function namespace(major: KafkaTarget, label = 'kafka'): Namespace {
   const prefix = `${uniqueName(label)}.`;
   const kafka = rawKafka(major);
   const transports: Transport[] = [];
@@ -82,7 +88,7 @@ export function namespace(major: KafkaMajor, label = 'kafka'): Namespace {
     kafka,
     transport(options = {}) {
       const transport = createKafkaTransport({
-        brokers: kafkaBrokers(major),
+        brokers: brokersOf(major),
         logLevel: 'nothing',
         onError: () => undefined,
         topicPrefix: prefix,
