@@ -155,10 +155,17 @@ export class DomainEventError extends EdaError {
   }
 }
 
+/** How long a handler that met a version conflict waits before it runs again (see below). */
+export const VERSION_CONFLICT_RETRY_MS = 20;
+
 /**
  * An append to an event stream expected another version than the stream has: another writer
  * appended first (optimistic concurrency). Nothing was appended; the transaction should be
  * rolled back. Read the stream again, decide again, and append with the new version.
+ *
+ * Thrown from a handler, it is never the message's fault: the retry policy delivers the message
+ * again after `retryAfterMs` without spending its delivery budget (as for a claim held
+ * elsewhere), so busy streams with many writers never dead-letter a message for losing races.
  */
 export class StreamVersionConflictError extends EdaError {
   /** The stream appended to. */
@@ -167,6 +174,8 @@ export class StreamVersionConflictError extends EdaError {
   readonly expectedVersion: number;
   /** The stream's committed version when the conflict was found, when it could be read. */
   readonly actualVersion: number | undefined;
+  /** The wait before a handler that threw this runs again. */
+  readonly retryAfterMs = VERSION_CONFLICT_RETRY_MS;
 
   constructor(
     stream: string,

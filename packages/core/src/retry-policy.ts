@@ -64,11 +64,16 @@ export function createRetryPolicy(options: RetryPolicyOptions = {}): RetryPolicy
 }
 
 /** Codes of failures that are never the message's fault, when they carry a retryAfterMs. */
-const DEFERRABLE_CODES: ReadonlySet<string> = new Set(['EDA_IN_PROGRESS', 'EDA_UNAVAILABLE']);
+const DEFERRABLE_CODES: ReadonlySet<string> = new Set([
+  'EDA_IN_PROGRESS',
+  'EDA_UNAVAILABLE',
+  'EDA_VERSION_CONFLICT',
+]);
 
 /**
  * The wait of a failure that must not spend the delivery budget (an in-progress claim, an
- * unreachable idempotency store), or undefined for an ordinary failure.
+ * unreachable idempotency store, an append that lost a race to another writer of its stream),
+ * or undefined for an ordinary failure.
  */
 export function deferredDelay(error: unknown): number | undefined {
   if (!EdaError.isInstance(error) || !DEFERRABLE_CODES.has(error.code)) return undefined;
