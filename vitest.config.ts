@@ -79,6 +79,7 @@ export default defineConfig({
           include: [
             'packages/test-suite/test/memory.test.ts',
             'packages/postgres-outbox/test/contract.services.test.ts',
+            'packages/postgres-outbox/test/event-store-contract.services.test.ts',
             'packages/redis-dedupe/test/contract.services.test.ts',
             'packages/s3-claimcheck/test/contract.services.test.ts',
           ],
