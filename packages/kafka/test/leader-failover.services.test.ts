@@ -86,9 +86,10 @@ it('loses no acknowledged record when the leader of a partition is SIGKILLed mid
     console.log(
       `leader failover: ${acknowledged.size} records acknowledged (${beforeKill} before the kill, ${duringOutage} while node ${leaders[0]} was down), ${failedPublishes} publishes failed and were sent again, ${transport.stats().recordsResent} records resent by the writer in ${resent.length} events, ${lost.length} lost`,
     );
-    // Publishing went on across the kill, so the kill hit sends in flight.
+    // Publishing went on across the kill, so the kill hit sends in flight. (How many resolve
+    // while the node is down depends on the machine: none did in a loaded full run.)
     expect(beforeKill).toBeGreaterThan(0);
-    expect(duringOutage).toBeGreaterThan(0);
+    expect(acknowledged.size - beforeKill - duringOutage).toBeGreaterThan(0);
     expect(lost).toEqual([]);
   } finally {
     await ns.cleanup();
