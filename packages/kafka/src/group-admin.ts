@@ -66,12 +66,33 @@ export async function seekGroup(
   await admin.setOffsets({ groupId: group, topic, partitions: [...target.partitions] });
 }
 
-/** Per-partition lag of a group on a topic. */
+/** Tries of a lag read that fails with an error kafkajs marks retriable, and the first wait. */
+const LAG_TRIES = 8;
+const LAG_FIRST_WAIT_MS = 250;
+
+/**
+ * Per-partition lag of a group on a topic. Right after a broker restart or a leader move the
+ * group's coordinator may answer "not the coordinator" or "loading" for a while, which kafkajs's
+ * admin passes on: those are read again with backoff (about 25 s in all) instead of failing a
+ * monitor's look.
+ */
 export async function groupLag(
   admin: Admin,
   group: string,
   topic: string,
 ): Promise<PartitionLag[]> {
+  for (let attempt = 1, waitMs = LAG_FIRST_WAIT_MS; ; attempt++, waitMs *= 2) {
+    try {
+      return await readLag(admin, group, topic);
+    } catch (error) {
+      if ((error as { retriable?: boolean }).retriable !== true || attempt >= LAG_TRIES)
+        throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, 8_000)));
+    }
+  }
+}
+
+async function readLag(admin: Admin, group: string, topic: string): Promise<PartitionLag[]> {
   const [ends, fetched] = await Promise.all([
     admin.fetchTopicOffsets(topic),
     admin.fetchOffsets({ groupId: group, topics: [topic] }),

@@ -68,7 +68,11 @@ export interface KafkaTransport extends Transport {
    * @throws ConfigurationError when the group still has members.
    */
   seek(group: string, topic: string, target: SeekTarget): Promise<void>;
-  /** Per-partition committed offset, end offset and lag of a group on a topic. */
+  /**
+   * Per-partition committed offset, end offset and lag of a group on a topic. Errors kafkajs
+   * marks retriable (a coordinator moving or loading after a broker restart) are read again
+   * with backoff for about 25 s before they are thrown.
+   */
   lag(group: string, topic: string): Promise<PartitionLag[]>;
   /** Counts of the failures the transport handled by a policy of its own (see `onEvent`). */
   stats(): KafkaTransportStats;
