@@ -121,6 +121,26 @@ export async function driveFaults(options: FaultDriverOptions): Promise<FaultTal
     down.set(target, back);
   };
 
+  // A broker restart: its time window goes on the timeline, for the services that publish to it.
+  const restartBroker = async (
+    where: string,
+    broker: 'Kafka' | 'RabbitMQ',
+    restart: () => Promise<void>,
+    services: readonly string[],
+  ) => {
+    log(`${where}: restarting ${broker}`);
+    const at = Date.now();
+    await restart();
+    tally.timeline.push({
+      at,
+      until: Date.now(),
+      fault: `${broker} restart`,
+      services,
+      kind: 'publish',
+    });
+    log(`${broker} is back`);
+  };
+
   for (const fault of plan) {
     const now = await reach(fault.at);
     const where = `at ${(now * 100).toFixed(1)}%`;
@@ -129,36 +149,14 @@ export async function driveFaults(options: FaultDriverOptions): Promise<FaultTal
         await kill(fault.target, fault.downMs);
         log(`${where}: SIGKILLed ${fault.target}, back in ${fault.downMs} ms`);
         break;
-      case 'restart-kafka': {
-        log(`${where}: restarting the Kafka broker`);
-        const at = Date.now();
-        await actions.restartKafka();
-        tally.timeline.push({
-          at,
-          until: Date.now(),
-          fault: 'Kafka restart',
-          services: publishersTo.kafka,
-          kind: 'publish',
-        });
+      case 'restart-kafka':
+        await restartBroker(where, 'Kafka', actions.restartKafka, publishersTo.kafka);
         tally.kafkaRestarts++;
-        log('Kafka is back');
         break;
-      }
-      case 'restart-rabbitmq': {
-        log(`${where}: restarting RabbitMQ`);
-        const at = Date.now();
-        await actions.restartRabbitMq();
-        tally.timeline.push({
-          at,
-          until: Date.now(),
-          fault: 'RabbitMQ restart',
-          services: publishersTo.rabbitMq,
-          kind: 'publish',
-        });
+      case 'restart-rabbitmq':
+        await restartBroker(where, 'RabbitMQ', actions.restartRabbitMq, publishersTo.rabbitMq);
         tally.rabbitMqRestarts++;
-        log('RabbitMQ is back');
         break;
-      }
       case 'terminate-postgres': {
         const ended = await actions.terminatePostgres();
         tally.postgresRounds++;
