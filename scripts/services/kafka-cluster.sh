@@ -41,33 +41,10 @@ configure() {
   local n="$1" dir
   dir="$(dir_of "$n")"
   mkdir -p "$dir"
-  cat >"$dir/server.properties" <<CONF
-process.roles=broker,controller
-node.id=$n
-controller.quorum.voters=$(voters)
-listeners=PLAINTEXT://127.0.0.1:$(port_of "$n"),CONTROLLER://127.0.0.1:$(controller_port_of "$n")
-advertised.listeners=PLAINTEXT://127.0.0.1:$(port_of "$n")
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$dir/data
-# Every topic on all three brokers; a write is acknowledged (acks -1) once two have it, so one
-# node may die without losing an acknowledged record or stopping writes.
-num.partitions=3
-default.replication.factor=3
-min.insync.replicas=2
-unclean.leader.election.enable=false
-offsets.topic.replication.factor=3
-offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=3
-transaction.state.log.min.isr=2
-transaction.state.log.num.partitions=10
-share.coordinator.state.topic.replication.factor=3
-share.coordinator.state.topic.min.isr=2
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=false
-delete.topic.enable=true
-CONF
+  # Every topic on all three brokers; a write is acknowledged (acks -1) once two have it, so one
+  # node may die without losing an acknowledged record or stopping writes.
+  kraft_properties "$n" "$(voters)" "$(port_of "$n")" "$(controller_port_of "$n")" "$dir/data" \
+    3 2 3 false share >"$dir/server.properties"
   cat >"$dir/log4j2.properties" <<'CONF'
 status = warn
 appender.out.type = Console

@@ -77,34 +77,10 @@ configure() {
     rm -rf "$dir/data"
   fi
   echo "$version" >"$dir/version"
-  cat >"$props" <<EOF
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$dir/data
-# One broker: every internal topic has one replica, and tests should not wait for rebalances.
-num.partitions=1
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=10
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=true
-delete.topic.enable=true
-EOF
+  # One broker: every internal topic has one replica, and tests should not wait for rebalances.
+  kraft_properties 1 "1@127.0.0.1:$controller_port" "$port" "$controller_port" "$dir/data" \
+    1 1 1 true "$([[ "$line" == 4 ]] && echo share)" >"$props"
   if [[ "$line" == 4 ]]; then
-    cat >>"$props" <<EOF
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-EOF
     cat >"$dir/log4j2.properties" <<'EOF'
 status = warn
 appender.out.type = Console

@@ -192,3 +192,38 @@ require_java() {
 require_maven() {
   command -v mvn >/dev/null || die "mvn not found: it fetches the service jars from Maven Central (apt-get install maven)"
 }
+
+# server.properties of a KRaft node that is broker and controller in one JVM, on loopback, for
+# kafka.sh (one node) and kafka-cluster.sh (three). `share` adds Kafka 4's share-group topic.
+# Usage: kraft_properties NODE_ID VOTERS PORT CONTROLLER_PORT DATA_DIR REPLICAS MIN_ISR PARTITIONS AUTO_CREATE [share]
+kraft_properties() {
+  local node="$1" voters="$2" port="$3" controller_port="$4" data="$5"
+  local replicas="$6" min_isr="$7" partitions="$8" auto_create="$9" share="${10:-}"
+  cat <<CONF
+process.roles=broker,controller
+node.id=$node
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$data
+num.partitions=$partitions
+default.replication.factor=$replicas
+min.insync.replicas=$min_isr
+unclean.leader.election.enable=false
+offsets.topic.replication.factor=$replicas
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=$replicas
+transaction.state.log.min.isr=$min_isr
+transaction.state.log.num.partitions=10
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=$auto_create
+delete.topic.enable=true
+CONF
+  if [[ "$share" == share ]]; then
+    printf 'share.coordinator.state.topic.replication.factor=%s\nshare.coordinator.state.topic.min.isr=%s\n' \
+      "$replicas" "$min_isr"
+  fi
+}
