@@ -59,7 +59,6 @@ export function rawKafka(target: KafkaTarget): Kafka {
 /** A namespace (topic prefix) for one test: transports on it, and cleanup of its topics and groups. */
 export interface Namespace {
   readonly prefix: string;
-  readonly major: KafkaTarget;
   readonly kafka: Kafka;
   transport(options?: Partial<KafkaTransportOptions>): KafkaTransport;
   /** A unique subscription (group) name, deleted at cleanup. */
@@ -77,18 +76,17 @@ export interface ReadRecord {
   readonly offset: string;
 }
 
-export function namespace(major: KafkaTarget, label = 'kafka'): Namespace {
+export function namespace(target: KafkaTarget, label = 'kafka'): Namespace {
   const prefix = `${uniqueName(label)}.`;
-  const kafka = rawKafka(major);
+  const kafka = rawKafka(target);
   const transports: Transport[] = [];
   const groups: string[] = [];
   return {
     prefix,
-    major,
     kafka,
     transport(options = {}) {
       const transport = createKafkaTransport({
-        brokers: brokersOf(major),
+        brokers: brokersOf(target),
         logLevel: 'nothing',
         onError: () => undefined,
         topicPrefix: prefix,

@@ -12,7 +12,7 @@ import {
 } from '@eda/test-services';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { KafkaTransportEvent } from '../src/index.js';
-import { jsonMessage, namespace, sleep } from './helpers.js';
+import { jsonMessage, namespace, sleep, until } from './helpers.js';
 
 beforeAll(async () => {
   await wipeKafkaCluster(); // an empty cluster, whatever an earlier run left
@@ -68,13 +68,26 @@ it('loses no acknowledged record when the leader of a partition is SIGKILLed mid
     };
     const publishing = Array.from({ length: PUBLISHERS }, publisher);
 
-    await sleep(3_000);
+    // Kill once publishing is well under way (a count, not a time: the machine may be slow).
+    await until(
+      () => acknowledged.size >= 20 * BATCH * PUBLISHERS,
+      () => acknowledged.size,
+      60_000,
+      'publishing to get under way',
+    );
     const beforeKill = acknowledged.size;
     await killKafkaNode(leaders[0] as number);
     await sleep(10_000); // two of three brokers take the writes (min.insync.replicas 2)
     const duringOutage = acknowledged.size - beforeKill;
     await startKafkaNode(leaders[0] as number);
-    await sleep(2_000);
+    // Go on until publishes resolve again with the node back.
+    const whenBack = acknowledged.size;
+    await until(
+      () => acknowledged.size >= whenBack + 4 * BATCH * PUBLISHERS,
+      () => acknowledged.size,
+      60_000,
+      'publishing to go on after the node came back',
+    );
     stop = true;
     await Promise.all(publishing);
 
