@@ -38,6 +38,7 @@ export type {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  TransactionalReadOptions,
 } from './contracts/event-store.js';
 export type { IdempotencyStore } from './contracts/idempotency-store.js';
 export type { OutboxBacklog, OutboxStore } from './contracts/outbox-store.js';

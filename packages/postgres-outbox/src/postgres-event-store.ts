@@ -18,6 +18,7 @@ import {
   type ReadStreamOptions,
   type RecordedEvent,
   StreamVersionConflictError,
+  type TransactionalReadOptions,
 } from '@eda/core';
 import { assertStreamName, prepareAppend } from '@eda/core/adapter';
 import {
@@ -140,9 +141,19 @@ order by e.tx_order, e.seq limit $3`;
     return result.rows[0]?.version as number;
   };
 
-  const read = async (what: string, sql: string, values: unknown[]) => {
+  /**
+   * The client a read runs on: the caller's transaction when given (its own appends visible, no
+   * second connection taken while it holds one), else the pool.
+   */
+  const readerOf = (what: string, transaction: SqlTransaction | undefined): SqlClient => {
+    if (transaction === undefined) return pool;
+    assertTransaction(EVENT_STORE_ADAPTER, what, transaction);
+    return transaction;
+  };
+
+  const read = async (what: string, sql: string, values: unknown[], client: SqlClient = pool) => {
     try {
-      return (await pool.query(sql, values)).rows as unknown as EventRow[];
+      return (await client.query(sql, values)).rows as unknown as EventRow[];
     } catch (error) {
       rethrowUnavailable(EVENT_STORE_ADAPTER, what, error);
     }
@@ -197,13 +208,18 @@ order by e.tx_order, e.seq limit $3`;
       return { version: expectedVersion + prepared.length };
     },
 
-    async readStream(stream, { fromVersion = 1, limit }: ReadStreamOptions = {}) {
+    async readStream(
+      stream,
+      { fromVersion = 1, limit, transaction }: ReadStreamOptions<SqlTransaction> = {},
+    ) {
       assertStreamName(EVENT_STORE_ADAPTER, stream);
-      const rows = await read('readStream', readStreamSql, [
-        stream,
-        fromVersion,
-        limitOf(limit, 'readStream'),
-      ]);
+      const client = readerOf('readStream()', transaction);
+      const rows = await read(
+        'readStream',
+        readStreamSql,
+        [stream, fromVersion, limitOf(limit, 'readStream')],
+        client,
+      );
       return rows.map(recorded);
     },
 
@@ -213,10 +229,11 @@ order by e.tx_order, e.seq limit $3`;
       return rows.map(recorded);
     },
 
-    async streamVersion(stream) {
+    async streamVersion(stream, { transaction }: TransactionalReadOptions<SqlTransaction> = {}) {
       assertStreamName(EVENT_STORE_ADAPTER, stream);
+      const client = readerOf('streamVersion()', transaction);
       try {
-        return await streamVersion(pool, stream);
+        return await streamVersion(client, stream);
       } catch (error) {
         rethrowUnavailable(EVENT_STORE_ADAPTER, 'streamVersion', error);
       }

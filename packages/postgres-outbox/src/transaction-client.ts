@@ -50,7 +50,7 @@ export function assertTransaction(
     typeof handle.getTransactionStatus === 'function' ? handle.getTransactionStatus() : null;
   if (status === 'I') {
     throw new ConfigurationError(
-      `${adapter}: ${operation} was given a client that is not inside a transaction, so it would be written even if your business change rolls back. Run BEGIN first (and await it), or use withTransaction(pool, (client) => ...).`,
+      `${adapter}: ${operation} was given a client that is not inside a transaction (no BEGIN, or the transaction already ended), so what it writes or reads is not part of your business change. Run BEGIN first (and await it), or use withTransaction(pool, (client) => ...).`,
     );
   }
   if (status === 'E') {

@@ -23,9 +23,9 @@ afterEach(async () => {
   store = undefined;
 });
 
-async function open() {
+async function open(poolSize?: number) {
   db = await useDatabase('event_store');
-  const pool = db.pool('eda-event-store-test');
+  const pool = db.pool('eda-event-store-test', poolSize);
   await ensureEventStoreSchema(pool, { schema: db.schema.name });
   store = createPostgresEventStore({ pool, schema: db.schema.name });
   return { pool, store };
@@ -46,6 +46,32 @@ describe('postgres event store', () => {
       client.release();
     }
     expect(await store.streamVersion('s-1')).toBe(0);
+  });
+
+  it('reads a stream through the caller transaction on a pool of one connection: its own appends, no second connection', async () => {
+    // A handler that loads a stream inside its transaction while the pool is exhausted (every
+    // connection held by such a handler) must not wait for a connection of its own.
+    const { pool, store } = await open(1);
+    await withTransaction(pool, (client) =>
+      store.append(client, 'one-1', 0, [domainEvent(Noted, { note: 'committed' })]),
+    );
+    const within = await withTransaction(pool, async (client) => {
+      await store.append(client, 'one-1', 1, [domainEvent(Noted, { note: 'mine' })]);
+      return {
+        events: await store.readStream('one-1', { transaction: client }),
+        version: await store.streamVersion('one-1', { transaction: client }),
+        pooled: pool.waitingCount,
+      };
+    });
+    expect(within.events.map((e) => [e.version, e.data])).toEqual([
+      [1, { note: 'committed' }],
+      [2, { note: 'mine' }],
+    ]);
+    expect(within.version).toBe(2);
+    expect(within.pooled, 'queries waiting for a pooled connection').toBe(0);
+    await expect(store.readStream('one-1', { transaction: pool })).rejects.toThrow(
+      /readStream\(\) was given a pool/,
+    );
   });
 
   it('refuses data with a NUL character (EncodeError) and leaves the transaction usable', async () => {

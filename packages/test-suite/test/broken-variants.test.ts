@@ -32,6 +32,7 @@ import { detouringTransport } from './broken/detouring-transport.js';
 import { droppingTransport } from './broken/dropping-transport.js';
 import { expiringIdempotencyStore } from './broken/expiring-idempotency-store.js';
 import { forgetfulCloseTransport } from './broken/forgetful-close-transport.js';
+import { outsideReadsEventStore } from './broken/outside-reads-event-store.js';
 import { racyIdempotencyStore } from './broken/racy-idempotency-store.js';
 import { redeliveringTransport } from './broken/redelivering-transport.js';
 import { reorderingTransport } from './broken/reordering-transport.js';
@@ -355,6 +356,13 @@ describe('broken event stores', () => {
       id: 'lateCommit',
       testCase: eventStoreCases.lateCommit,
       failure: /Nothing happened for \d+ ms while waiting for 3 events/,
+    },
+  ]);
+  variant('reads committed events only, ignoring the caller transaction', outsideReadsEventStore, [
+    {
+      id: 'readInTransaction',
+      testCase: eventStoreCases.readInTransaction,
+      failure: /readStream in the transaction/,
     },
   ]);
 });

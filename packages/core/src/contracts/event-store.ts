@@ -32,11 +32,25 @@ export interface RecordedEvent {
 }
 
 /** Options of `EventStore.readStream`. */
-export interface ReadStreamOptions {
+export interface ReadStreamOptions<TTransaction = unknown>
+  extends TransactionalReadOptions<TTransaction> {
   /** The first version to read. @default 1 */
   readonly fromVersion?: number;
   /** At most this many events. @default no limit */
   readonly limit?: number;
+}
+
+/** Where a read of one stream runs: committed state, or through the caller's open transaction. */
+export interface TransactionalReadOptions<TTransaction = unknown> {
+  /**
+   * Read through this open transaction of the store: the result includes the transaction's own
+   * appends, and the read takes no other connection. Load a stream this way when you decide and
+   * append in one transaction (a handler's): a read outside it needs a second pooled connection
+   * while the transaction holds one, so as many concurrent handlers as the pool has connections
+   * would wait on each other for ever.
+   * @default committed events only, read on a connection of the store's own
+   */
+  readonly transaction?: TTransaction;
 }
 
 /** Options of `EventStore.readAll`. */
@@ -75,8 +89,13 @@ export interface EventStore<TTransaction = unknown> {
     expectedVersion: number,
     events: readonly NewDomainEvent[],
   ): Promise<AppendResult>;
-  /** The committed events of `stream` in version order (none for a stream that does not exist). */
-  readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /**
+   * The committed events of `stream` in version order (none for a stream that does not exist);
+   * with `options.transaction`, also those the transaction appended.
+   * @throws ConfigurationError when `options.transaction` is not an open transaction of this
+   * store, or for a bad stream name or limit.
+   */
+  readStream(stream: string, options?: ReadStreamOptions<TTransaction>): Promise<RecordedEvent[]>;
   /**
    * Committed events of every stream in the global order, after `after`. The order never
    * changes once read and has no gap from late commits: an event whose transaction is still
@@ -84,8 +103,11 @@ export interface EventStore<TTransaction = unknown> {
    * order is the version order.
    */
   readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
-  /** The committed version of `stream`: its number of events, 0 when it does not exist. */
-  streamVersion(stream: string): Promise<number>;
+  /**
+   * The committed version of `stream`: its number of events, 0 when it does not exist; with
+   * `options.transaction`, counting the transaction's own appends.
+   */
+  streamVersion(stream: string, options?: TransactionalReadOptions<TTransaction>): Promise<number>;
   /**
    * Runs `fn` in a new transaction of the store's database: committed if `fn` resolves, rolled
    * back if it throws. Pass the handle to `append` and to the outbox (`bus.publish(..., {

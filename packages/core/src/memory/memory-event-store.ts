@@ -79,11 +79,26 @@ export function createInMemoryEventStore(
   /** Transactions with appends, and the promise that settles when each ends. */
   const writing = new Map<InMemoryTransaction, Promise<void>>();
 
-  const committedVersion = (stream: string) => {
+  /** Whether `transaction` sees `row`: committed, or its own append. */
+  const visible = (row: StoredRow, transaction: InMemoryTransaction | undefined) =>
+    row.committed || (transaction !== undefined && row.transaction === transaction);
+
+  const versionSeenBy = (stream: string, transaction?: InMemoryTransaction) => {
     let version = 0;
     for (const row of rows)
-      if (row.committed && row.event.stream === stream) version = row.event.version;
+      if (row.event.stream === stream && visible(row, transaction)) version = row.event.version;
     return version;
+  };
+  const committedVersion = (stream: string) => versionSeenBy(stream);
+
+  /** The transaction a read runs in, checked as a database would refuse a closed one. */
+  const readingIn = (what: string, transaction: InMemoryTransaction | undefined) => {
+    if (transaction !== undefined && !isOpenTransaction(transaction)) {
+      throw new ConfigurationError(
+        `${STORE}: ${what} was given a transaction that is not open: pass the handle of store.transaction(fn) while fn runs, or leave it out to read committed events.`,
+      );
+    }
+    return transaction;
   };
 
   /** Joins `transaction`: its rows become visible when it commits and vanish if it rolls back. */
@@ -135,11 +150,7 @@ export function createInMemoryEventStore(
       if (!isOpenTransaction(transaction)) {
         throw new ConfigurationError(`${STORE}: the transaction ended while append() waited.`);
       }
-      let current = 0;
-      for (const row of rows)
-        if (row.event.stream === stream && (row.committed || row.transaction === transaction))
-          current = row.event.version;
-      if (current !== expectedVersion) {
+      if (versionSeenBy(stream, transaction) !== expectedVersion) {
         throw new StreamVersionConflictError(stream, expectedVersion, committedVersion(stream));
       }
       join(transaction);
@@ -162,10 +173,14 @@ export function createInMemoryEventStore(
       return { version: expectedVersion + prepared.length };
     },
 
-    async readStream(stream, { fromVersion = 1, limit }: ReadStreamOptions = {}) {
+    async readStream(
+      stream,
+      { fromVersion = 1, limit, transaction }: ReadStreamOptions<InMemoryTransaction> = {},
+    ) {
       assertStreamName(STORE, stream);
+      const within = readingIn('readStream()', transaction);
       const events = rows
-        .filter((row) => row.committed && row.event.stream === stream)
+        .filter((row) => row.event.stream === stream && visible(row, within))
         .map((row) => row.event)
         .filter((event) => event.version >= fromVersion);
       return limit === undefined ? events : events.slice(0, limit);
@@ -183,9 +198,9 @@ export function createInMemoryEventStore(
       return events;
     },
 
-    async streamVersion(stream) {
+    async streamVersion(stream, { transaction } = {}) {
       assertStreamName(STORE, stream);
-      return committedVersion(stream);
+      return versionSeenBy(stream, readingIn('streamVersion()', transaction));
     },
 
     transaction: (fn) => outbox.transaction(fn),

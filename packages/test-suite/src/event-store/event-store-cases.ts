@@ -89,6 +89,34 @@ const roundTripCase: EventStoreCase = {
   },
 };
 
+const readInTransactionCase: EventStoreCase = {
+  name: 'a read through an open transaction sees its own appends; other readers see only committed events',
+  requires: [],
+  async run(context) {
+    const { store, Counted } = context;
+    const stream = context.name('read-in-transaction');
+    await context.committer().commit(stream, 0, [domainEvent(Counted, { n: 1 })]);
+    const held = await context.begin();
+    const { transaction } = held;
+    await store.append(transaction, stream, 1, [
+      domainEvent(Counted, { n: 2 }),
+      domainEvent(Counted, { n: 3 }),
+    ]);
+    const versions = async (options: { transaction?: unknown; fromVersion?: number } = {}) =>
+      (await store.readStream(stream, options)).map((e) => e.version);
+    expect(await versions({ transaction }), 'readStream in the transaction').toEqual([1, 2, 3]);
+    expect(await versions({ transaction, fromVersion: 3 })).toEqual([3]);
+    expect(await store.streamVersion(stream, { transaction }), 'streamVersion in it').toBe(3);
+    expect(await versions(), 'readStream outside it, before the commit').toEqual([1]);
+    expect(await store.streamVersion(stream), 'streamVersion outside it').toBe(1);
+    // A decision made on what the transaction read appends at the version it read.
+    const seen = await store.streamVersion(stream, { transaction });
+    await store.append(transaction, stream, seen, [domainEvent(Counted, { n: 4 })]);
+    await held.commit();
+    expect(await versions(), 'after the commit').toEqual([1, 2, 3, 4]);
+  },
+};
+
 const validationCase: EventStoreCase = {
   name: 'data its schema refuses is not appended (ValidationError), and the transaction stays usable',
   requires: [],
@@ -412,6 +440,7 @@ const bothOrNeitherCase: EventStoreCase = {
 /** The event store contract's cases, by id. */
 export const eventStoreCases = {
   roundTrip: roundTripCase,
+  readInTransaction: readInTransactionCase,
   validation: validationCase,
   staleVersion: staleVersionCase,
   concurrentAppends: concurrentAppendsCase,
