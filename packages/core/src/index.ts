@@ -143,6 +143,7 @@ export type { BusEvent, BusObserver } from './observer.js';
 export {
   createOutboxRelay,
   type OutboxRelay,
+  type OutboxRelayObserver,
   type OutboxRelayOptions,
 } from './outbox/outbox-relay.js';
 export type { ClaimCheckOptions, PublishMiddleware } from './publisher/claim-check-offload.js';

@@ -39,6 +39,21 @@ export type {
   IdempotencyRequirement,
 } from './idempotency/idempotency-setup.js';
 export { createInbox, type Inbox } from './inbox.js';
+export {
+  type MonitorStoreCaseId,
+  monitorStoreCases,
+} from './monitor-store/monitor-store-cases.js';
+export {
+  describeMonitorStoreContract,
+  runMonitorStoreCase,
+} from './monitor-store/monitor-store-contract.js';
+export type {
+  MonitorStoreCase,
+  MonitorStoreCaseContext,
+  MonitorStoreContractSetup,
+  MonitorStoreEnvironment,
+  MonitorStoreRequirement,
+} from './monitor-store/monitor-store-setup.js';
 export { type ClaimUntilOptions, claimUntil } from './outbox/claim-loop.js';
 export { type OutboxStoreCaseId, outboxStoreCases } from './outbox/outbox-cases.js';
 export {

@@ -10,6 +10,9 @@ import {
   type IdempotencyCase,
   type IdempotencyContractSetup,
   idempotencyStoreCases,
+  type MonitorStoreCase,
+  type MonitorStoreContractSetup,
+  monitorStoreCases,
   type OutboxCase,
   type OutboxContractSetup,
   outboxStoreCases,
@@ -18,6 +21,7 @@ import {
   payloadStoreCases,
   runEventStoreCase,
   runIdempotencyStoreCase,
+  runMonitorStoreCase,
   runOutboxStoreCase,
   runPayloadStoreCase,
   runTransportCase,
@@ -32,6 +36,7 @@ import { detouringTransport } from './broken/detouring-transport.js';
 import { droppingTransport } from './broken/dropping-transport.js';
 import { expiringIdempotencyStore } from './broken/expiring-idempotency-store.js';
 import { forgetfulCloseTransport } from './broken/forgetful-close-transport.js';
+import { lostUpdateMonitorStore } from './broken/lost-update-monitor-store.js';
 import { outsideReadsEventStore } from './broken/outside-reads-event-store.js';
 import { racyIdempotencyStore } from './broken/racy-idempotency-store.js';
 import { redeliveringTransport } from './broken/redelivering-transport.js';
@@ -45,6 +50,7 @@ import {
   MEMORY_IDLE_MS,
   memoryEventStoreSetup,
   memoryIdempotencySetup,
+  memoryMonitorStoreSetup,
   memoryOutboxSetup,
   memoryPayloadSetup,
   memoryTransportSetup,
@@ -365,4 +371,30 @@ describe('broken event stores', () => {
       failure: /readStream in the transaction/,
     },
   ]);
+});
+
+describe('broken monitor stores', () => {
+  const variant = (
+    name: string,
+    wrap: Parameters<typeof memoryMonitorStoreSetup>[0],
+    catches: readonly Catch<MonitorStoreCase>[],
+  ) =>
+    describeVariant<MonitorStoreCase, MonitorStoreContractSetup>(
+      name,
+      memoryMonitorStoreSetup(wrap),
+      memoryMonitorStoreSetup(),
+      runMonitorStoreCase,
+      catches,
+    );
+  variant(
+    'derives a flow from what it read before its own write, across an await (a lost update)',
+    lostUpdateMonitorStore,
+    [
+      {
+        id: 'concurrentWriters',
+        testCase: monitorStoreCases.concurrentWriters,
+        failure: /missed a record written concurrently \(lost updates\)/,
+      },
+    ],
+  );
 });

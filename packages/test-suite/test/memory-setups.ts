@@ -18,9 +18,11 @@ import {
   type Transport,
 } from '@eda/core';
 import { fromBinaryHeaders, inMemoryCapabilities } from '@eda/core/adapter';
+import { createInMemoryMonitorStore, type MonitorStore } from '@eda/workflow-monitor';
 import type {
   EventStoreContractSetup,
   IdempotencyContractSetup,
+  MonitorStoreContractSetup,
   OutboxContractSetup,
   PayloadContractSetup,
   TransportContractSetup,
@@ -186,6 +188,23 @@ export function memoryEventStoreSetup(
         outbox,
         cleanup: async () => undefined,
       };
+    },
+  };
+}
+
+/**
+ * The in-memory monitor store of `@eda/workflow-monitor`: its data lives in the object, so
+ * `open()` (a second or restarted monitor) returns the same store. `wrap` turns it into a variant.
+ */
+export function memoryMonitorStoreSetup(
+  wrap: (store: MonitorStore) => MonitorStore = (store) => store,
+): MonitorStoreContractSetup {
+  return {
+    capabilities: { persistent: false },
+    idleMs: MEMORY_IDLE_MS,
+    async createEnvironment() {
+      const store = wrap(createInMemoryMonitorStore());
+      return { store, open: async () => store, async cleanup() {} };
     },
   };
 }

@@ -4,6 +4,7 @@ import { createCompositeTransport } from '@eda/core';
 import {
   describeEventStoreContract,
   describeIdempotencyStoreContract,
+  describeMonitorStoreContract,
   describeOutboxStoreContract,
   describePayloadStoreContract,
   describeTransportContract,
@@ -11,6 +12,7 @@ import {
 import {
   memoryEventStoreSetup,
   memoryIdempotencySetup,
+  memoryMonitorStoreSetup,
   memoryOutboxSetup,
   memoryPayloadSetup,
   memoryTransportSetup,
@@ -27,3 +29,4 @@ describeOutboxStoreContract('in-memory outbox store', memoryOutboxSetup());
 describeIdempotencyStoreContract('in-memory idempotency store', memoryIdempotencySetup());
 describePayloadStoreContract('in-memory payload store', memoryPayloadSetup());
 describeEventStoreContract('in-memory event store', memoryEventStoreSetup());
+describeMonitorStoreContract('in-memory monitor store', memoryMonitorStoreSetup());

@@ -4,13 +4,21 @@
 
 import { sleep } from '../abortable-wait.js';
 import type { OutboxRecord, OutboxStore } from '../contracts/outbox-store.js';
-import type { Transport } from '../contracts/transport.js';
+import type { OutgoingMessage, Transport } from '../contracts/transport.js';
 import { ConfigurationError, describeError, UnavailableError } from '../errors.js';
 import { CORE_SCOPE } from '../telemetry/core-scope.js';
 import { instrumentsFor, secondsSince } from '../telemetry/instruments.js';
 import { inSharedCreationContext, type ProcessSpanParent } from '../tracing.js';
 import { observeBacklog } from './backlog-gauges.js';
 import { publishIsolatingRefusals } from './refusal-isolation.js';
+
+/**
+ * Told which messages a relay published, after the transport accepted them: the moment an
+ * outbox write really left the service (its transaction had committed), unlike the bus's
+ * `published` event with `via: 'outbox'`, which fires at the write. Must not throw; errors it
+ * throws are swallowed.
+ */
+export type OutboxRelayObserver = (published: readonly OutgoingMessage[]) => void;
 
 /** Options of `createOutboxRelay`. */
 export interface OutboxRelayOptions {
@@ -49,6 +57,8 @@ export interface OutboxRelayOptions {
   readonly tracing?: { readonly parent?: ProcessSpanParent };
   /** Told about failures (an UnavailableError per refused record, with the broker's error as cause; store errors as thrown); the relay keeps running. @default none */
   readonly onError?: (error: unknown) => void;
+  /** Told about each batch's published messages once the transport accepted them (such as an audit reporter's `observeRelay`). @default [] */
+  readonly observers?: readonly OutboxRelayObserver[];
 }
 
 /** A running relay. */
@@ -79,7 +89,7 @@ function positive(name: string, value: number): number {
  * @throws ConfigurationError when a numeric option is not a positive number.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
-  const { store, transport, onError = () => undefined } = options;
+  const { store, transport, onError = () => undefined, observers = [] } = options;
   const batchSize = positive('batchSize', options.batchSize ?? 100);
   const leaseMs = positive('leaseMs', options.leaseMs ?? 30_000);
   const pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 1000);
@@ -112,6 +122,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           publish,
         )
       : publish());
+    if (result.published.length) {
+      const messages = result.published.map((record) => record.message);
+      for (const observer of observers) {
+        try {
+          observer(messages);
+        } catch {
+          // An observer's bug must not change how records are settled.
+        }
+      }
+    }
     await store.complete(result.published);
     for (const { record, error } of result.refused) {
       const reason = describeError(error);

@@ -1,0 +1,93 @@
+// Turns what a bus or a relay reports into audit records. An outbox write is not turned into
+// anything: its transaction may still roll back, so only the relay's report counts.
+import type { BusEvent, EnvelopeAttributes } from '@eda/core';
+import type { AuditAction, AuditRecord } from './audit-record.js';
+
+/** A reason is cut to this length: records stay compact. */
+const MAX_REASON = 500;
+
+const CONSUMED: Readonly<Record<string, AuditAction>> = {
+  handled: 'handled',
+  duplicate: 'duplicate-skipped',
+  stale: 'stale-skipped',
+  ignored: 'ignored',
+};
+
+/** Who reports, and how its records get ids and times. */
+export interface AuditSource {
+  readonly service: string;
+  readonly now: () => number;
+  readonly newId: () => string;
+}
+
+/** The record of one message and action; the fields every action shares. */
+function recordOf(
+  source: AuditSource,
+  action: AuditAction,
+  message: EnvelopeAttributes,
+  details: Partial<AuditRecord> = {},
+): AuditRecord {
+  return {
+    id: source.newId(),
+    action,
+    service: source.service,
+    messageId: message.id,
+    type: message.type,
+    correlationId: message.correlationid ?? message.id,
+    ...(message.causationid === undefined ? {} : { causationId: message.causationid }),
+    at: source.now(),
+    ...details,
+  };
+}
+
+const cut = (reason: string) => (reason.length > MAX_REASON ? reason.slice(0, MAX_REASON) : reason);
+
+/**
+ * The audit record of a bus event, or undefined: for an outbox write (the relay reports it once
+ * published) and for an event without a decodable message (it belongs to no flow).
+ */
+export function auditOfBusEvent(source: AuditSource, event: BusEvent): AuditRecord | undefined {
+  const message = event.message;
+  if (!message) return undefined;
+  switch (event.kind) {
+    case 'published':
+      if (event.via === 'outbox') return undefined;
+      return recordOf(source, message.kind === 'command' ? 'sent' : 'published', message);
+    case 'consumed': {
+      const at = Math.floor(event.startedAt);
+      return recordOf(source, CONSUMED[event.outcome] ?? 'handled', message, {
+        subscription: event.subscription,
+        attempt: event.attempt,
+        at,
+        durationMs: Math.max(0, source.now() - at),
+      });
+    }
+    case 'retry':
+      return recordOf(source, 'retried', message, {
+        subscription: event.subscription,
+        attempt: event.attempt,
+        reason: cut(event.reason),
+      });
+    case 'dead-lettered':
+      return recordOf(source, 'dead-lettered', message, {
+        subscription: event.subscription,
+        attempt: Math.max(1, event.reason.attempts),
+        reason: cut(`${event.reason.code}: ${event.reason.message}`),
+      });
+    case 'lease-lost':
+      return recordOf(source, 'lease-lost', message, { subscription: event.subscription });
+  }
+}
+
+/**
+ * The record of a message an outbox relay published. Its time is when the message was written
+ * (its `time` attribute), so it stands before its handling in the timeline even when a fast
+ * broker delivered it before the relay heard back; `durationMs` is how long it waited in the
+ * outbox.
+ */
+export function auditOfRelayed(source: AuditSource, message: EnvelopeAttributes): AuditRecord {
+  const now = source.now();
+  const written = message.time === undefined ? Number.NaN : Date.parse(message.time);
+  const at = Number.isSafeInteger(written) && written >= 0 && written <= now ? written : now;
+  return recordOf(source, 'relayed', message, { at, durationMs: now - at });
+}

@@ -1,0 +1,69 @@
+/**
+ * `@eda/workflow-monitor`: sees choreographed workflows across separate services. Each service
+ * reports audit records (`createAuditReporter`); the monitor (`createWorkflowMonitor`) stores
+ * them, derives running, completed, stuck and failed flows from the declared workflows
+ * (`defineWorkflow`), and announces each missed deadline once.
+ * @module @eda/workflow-monitor
+ */
+export {
+  AUDIT_ACTIONS,
+  AUDIT_RECORD_VERSION,
+  type AuditAction,
+  type AuditRecord,
+  type AuditRecordDecoding,
+  decodeAuditRecord,
+  encodeAuditRecord,
+  MAX_AUDIT_TEXT_LENGTH,
+} from './audit-record.js';
+export {
+  type AuditReporter,
+  type AuditReporterOptions,
+  type AuditSink,
+  createAuditReporter,
+} from './audit-reporter.js';
+export type { BatchSenderStats as AuditReporterStats } from './batch-sender.js';
+export { deriveFlow, newlyPassed } from './derive-flow.js';
+export {
+  compareRecords,
+  type DeriveFlow,
+  type ExpectedStep,
+  type FlowInput,
+  type FlowState,
+  type FlowSummary,
+  type PassedDeadline,
+} from './flow-summary.js';
+export { createInMemoryMonitorStore } from './memory-monitor-store.js';
+export {
+  ensureMonitorSchema,
+  type MonitorTableOptions,
+  monitorSchemaSql,
+} from './monitor-schema.js';
+export type {
+  FlowChange,
+  FlowQuery,
+  MonitorPurgeOptions,
+  MonitorStore,
+  MonitorStoreCapabilities,
+} from './monitor-store.js';
+export {
+  createPostgresMonitorStore,
+  type PostgresMonitorStoreOptions,
+} from './postgres-monitor-store.js';
+export type { PooledSqlClient, SqlClient, SqlPool, SqlResult } from './sql-client.js';
+export {
+  catalogOf,
+  defineWorkflow,
+  type WorkflowCatalog,
+  type WorkflowDeclaration,
+  type WorkflowDefinition,
+  type WorkflowStep,
+} from './workflow-definition.js';
+export {
+  createWorkflowMonitor,
+  type FlowView,
+  type IngestResult,
+  type RefusedRecord,
+  type WorkflowMonitor,
+  type WorkflowMonitorOptions,
+  type WorkflowStuck,
+} from './workflow-monitor.js';
