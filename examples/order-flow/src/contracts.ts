@@ -16,8 +16,13 @@ export const PaymentCompleted = defineEvent<{
   owner: 'payments',
 });
 
-export const StockReserved = defineEvent<{ orderId: string; lines: OrderLine[] }>({
-  type: 'stock.reserved',
+/**
+ * How many of a SKU can still be ordered. Inventory derives it from its internal stock events
+ * (services/stock.ts), which never leave the service; the entity is the SKU and its `version`
+ * the stock stream's version.
+ */
+export const StockAvailabilityChanged = defineEvent<{ sku: string; available: number }>({
+  type: 'inventory.stock-availability-changed',
   owner: 'inventory',
 });
 

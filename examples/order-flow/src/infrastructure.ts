@@ -4,11 +4,13 @@
 import {
   type BusObserver,
   type BusOptions,
+  createInMemoryEventStore,
   createInMemoryIdempotencyStore,
   createInMemoryOutboxStore,
   createInMemoryPayloadStore,
   createInMemoryTransport,
   createWorkflowTracker,
+  type EventStore,
   type OutboxStore,
   type PayloadStore,
   type Transport,
@@ -23,6 +25,8 @@ export interface Infrastructure {
   /** Absent in a process that only writes to the outbox (payments): a relay publishes for it. */
   readonly transport?: Transport;
   readonly outbox: OutboxStore<unknown>;
+  /** Where inventory keeps its stock as event streams: the outbox's database, so both commit together. */
+  readonly eventStore: EventStore<unknown>;
   /** Runs `fn` in a database transaction of the outbox's store, committed if it resolves. */
   transaction<T>(fn: (transaction: unknown) => Promise<T>): Promise<T>;
   /** How consumers dedupe: an idempotency store, or a middleware such as a transactional inbox. */
@@ -86,6 +90,7 @@ export function createEmbeddedInfrastructure(): Infrastructure {
     description: 'embedded (in-memory)',
     transport,
     outbox: outbox as OutboxStore<unknown>,
+    eventStore: createInMemoryEventStore({ outbox }) as EventStore<unknown>,
     transaction: (fn) => outbox.transaction(fn),
     dedupe: { idempotency: { store: createInMemoryIdempotencyStore() } },
     handlerEmit: () => ({}),

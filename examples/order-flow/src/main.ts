@@ -31,6 +31,14 @@ try {
       .map(([sku, n]) => `${sku}=${n}`)
       .join('  ')}\n`,
   );
+  console.log(
+    "Inventory's stock streams (internal domain events, never published; the outbox got inventory.stock-availability-changed { sku, available } for each, versioned by the stream):",
+  );
+  for (const { sku, events } of report.stockStreams)
+    console.log(
+      `  stock-${sku}: ${events.map((e) => `v${e.version} ${e.type} ${JSON.stringify(e.data)}`).join(', ')}`,
+    );
+  console.log('');
   console.log('Dead letters:');
   for (const letter of report.deadLetters) console.log(`  [${letter.service}] ${letter.reason}`);
   console.log('\nNotifications sent:');

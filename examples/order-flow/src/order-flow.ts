@@ -5,7 +5,7 @@ import { createOutboxRelay, type WorkflowStep } from '@eda/core';
 import type { OrderLine } from './contracts.js';
 import type { Infrastructure } from './infrastructure.js';
 import { createBillingService } from './services/billing.js';
-import { createInventoryService } from './services/inventory.js';
+import { createInventoryService, INITIAL_STOCK } from './services/inventory.js';
 import { createNotificationsService } from './services/notifications.js';
 import { createPaymentsService } from './services/payments.js';
 import { createShippingService } from './services/shipping.js';
@@ -16,7 +16,13 @@ export interface OrderFlowReport {
     correlationId: string;
     timeline: readonly WorkflowStep[];
   }[];
+  /** What can still be ordered of each SKU. */
   readonly stock: Readonly<Record<string, number>>;
+  /** Inventory's internal stock streams, event by event: what never left the service. */
+  readonly stockStreams: readonly {
+    sku: string;
+    events: readonly { version: number; type: string; data: unknown }[];
+  }[];
   /** Dead-lettered messages, with the service that gave up and the reason it gave. */
   readonly deadLetters: readonly { service: string; reason: string }[];
   readonly notifications: readonly string[];
@@ -129,7 +135,17 @@ export async function runOrderFlow(infra: Infrastructure): Promise<OrderFlowRepo
         correlationId: correlationOf.get(orderId)!,
         timeline: timelineOf(orderId),
       })),
-      stock: Object.fromEntries(inventory.stock),
+      stock: await inventory.stock.availability(),
+      stockStreams: await Promise.all(
+        Object.keys(INITIAL_STOCK).map(async (sku) => ({
+          sku,
+          events: (await inventory.stock.history(sku)).map((e) => ({
+            version: e.version,
+            type: e.type,
+            data: e.data,
+          })),
+        })),
+      ),
       deadLetters,
       notifications: [...notifications.sent],
       stuck: infra.tracker.stuck().length,

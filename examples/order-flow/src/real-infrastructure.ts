@@ -3,12 +3,19 @@
 // Redis or a PostgreSQL inbox, invoices on S3. Endpoints come from the EDA_* variables
 // (scripts/services/README.md).
 import { S3Client } from '@aws-sdk/client-s3';
-import { type BusObserver, createCompositeTransport, type IdempotencyStore } from '@eda/core';
+import {
+  type BusObserver,
+  createCompositeTransport,
+  type EventStore,
+  type IdempotencyStore,
+} from '@eda/core';
 import { createKafkaTransport, type KafkaTransport } from '@eda/kafka';
 import {
+  createPostgresEventStore,
   createPostgresInbox,
   createPostgresOutboxStore,
   currentInboxTransaction,
+  ensureEventStoreSchema,
   ensureInboxSchema,
   ensureOutboxSchema,
   type PostgresOutboxStore,
@@ -63,10 +70,14 @@ export interface RealInfrastructure extends Infrastructure {
 /** The PostgreSQL schema of a namespace (letters, digits and `_` only). */
 export const schemaOf = (namespace: string) => namespace.replaceAll(/[^a-z0-9_]/g, '_');
 
-/** Creates the outbox, inbox and ledger tables of `namespace` if missing (a migration). */
+/** Inventory's stock streams (services/stock.ts), beside the outbox their translation writes to. */
+const STOCK_EVENTS_TABLE = 'stock_events';
+
+/** Creates the outbox, inbox, event store and ledger tables of `namespace` if missing (a migration). */
 export async function prepareSchema(pool: pg.Pool, namespace: string): Promise<void> {
   const schema = schemaOf(namespace);
   await ensureOutboxSchema(pool, { schema, table: 'outbox' });
+  await ensureEventStoreSchema(pool, { schema, table: STOCK_EVENTS_TABLE });
   await ensureInboxSchema(pool, { schema, table: 'inbox' });
   await pool.query(ledgerSchemaSql(schema));
 }
@@ -132,6 +143,13 @@ export async function createRealInfrastructure(
   const pool = new pg.Pool({ connectionString: endpoints.postgresUrl, max: 5 });
   if (prepare) await prepareSchema(pool, namespace);
   const outbox = createPostgresOutboxStore({ pool, schema, table: 'outbox', ...reportTo });
+  // Inventory reads and appends its stock streams in its handler's transaction (one connection).
+  const eventStore = createPostgresEventStore({
+    pool,
+    schema,
+    table: STOCK_EVENTS_TABLE,
+    ...reportTo,
+  });
   const transports = withTransport ? createRealTransports(namespace, onError) : undefined;
   const redis = dedupe === 'redis' ? await connectRedis(endpoints.redisUrl, namespace) : undefined;
   const idempotency: IdempotencyStore | undefined =
@@ -154,6 +172,7 @@ export async function createRealInfrastructure(
     pool,
     ...(transport ? { transport, ...transports } : {}),
     outbox,
+    eventStore: eventStore as EventStore<unknown>,
     ...(consumerConcurrency ? { consumerConcurrency } : {}),
     transaction: (fn) => withTransaction(pool, fn),
     // With the inbox, a handler's messages go into the outbox in the inbox's transaction.
@@ -179,6 +198,7 @@ export async function createRealInfrastructure(
     async close() {
       await transport?.close();
       await outbox.close();
+      await eventStore.close();
       await pool.end();
       redis?.disconnect();
       s3.destroy();

@@ -1,8 +1,14 @@
-import { type InMemoryTransport, readDeadLetterReason } from '@eda/core';
+import {
+  type InMemoryTransport,
+  type OutgoingMessage,
+  readDeadLetterReason,
+  type Transport,
+} from '@eda/core';
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedInfrastructure } from '../src/infrastructure.js';
 import { countLedger, type createInMemoryLedger, ORDER_END_STATE } from '../src/ledger.js';
 import { runOrderFlow } from '../src/order-flow.js';
+import { StockReceived, StockReserved } from '../src/services/stock.js';
 import { expectOrderFlowOutcome } from './expect-order-flow.js';
 
 describe('order flow on embedded infrastructure', () => {
@@ -39,6 +45,62 @@ describe('order flow on embedded infrastructure', () => {
         expect(wireBytes).toBeLessThan(2048);
         expect(record.headers.ce_dataref).toMatch(/sha256=[0-9a-f]{64}/);
       }
+    } finally {
+      await infra.close();
+    }
+  });
+
+  it('keeps the stock as internal events: none reaches the transport, a smaller event versioned by the stream does', async () => {
+    const embedded = createEmbeddedInfrastructure();
+    // Everything any service or the relay hands to the transport.
+    const wire: OutgoingMessage[] = [];
+    const transport = embedded.transport as Transport;
+    const infra = {
+      ...embedded,
+      transport: {
+        ...transport,
+        publish: (messages: readonly OutgoingMessage[]) => {
+          wire.push(...messages);
+          return transport.publish(messages);
+        },
+        send: (messages: readonly OutgoingMessage[]) => {
+          wire.push(...messages);
+          return transport.send(messages);
+        },
+      },
+    };
+    try {
+      const report = await runOrderFlow(infra);
+      const types = new Set(wire.map((m) => m.attributes.type));
+      expect(types.has(StockReceived.type)).toBe(false);
+      expect(types.has(StockReserved.type)).toBe(false);
+      // Each stream version has exactly one availability event, with that version and the
+      // availability after it; nothing about orders or restocks.
+      const availability = wire
+        .filter((m) => m.attributes.type === 'inventory.stock-availability-changed')
+        .map((m) => ({
+          subject: m.attributes.subject,
+          version: m.attributes.version,
+          data: JSON.parse(new TextDecoder().decode(m.body)) as unknown,
+        }))
+        .sort((a, b) => `${a.subject} ${a.version}`.localeCompare(`${b.subject} ${b.version}`));
+      expect(availability).toEqual([
+        { subject: 'kettle', version: 1, data: { sku: 'kettle', available: 10 } },
+        { subject: 'kettle', version: 2, data: { sku: 'kettle', available: 9 } },
+        { subject: 'mug', version: 1, data: { sku: 'mug', available: 100 } },
+        { subject: 'mug', version: 2, data: { sku: 'mug', available: 98 } },
+        { subject: 'mug', version: 3, data: { sku: 'mug', available: 97 } },
+        { subject: 'spoon', version: 1, data: { sku: 'spoon', available: 60 } },
+        { subject: 'spoon', version: 2, data: { sku: 'spoon', available: 54 } },
+      ]);
+      // The streams hold the domain events those versions came from, the duplicate not twice.
+      expect(
+        report.stockStreams.map(({ sku, events }) => [sku, events.map((e) => e.type)]),
+      ).toEqual([
+        ['mug', ['stock.received', 'stock.reserved', 'stock.reserved']],
+        ['kettle', ['stock.received', 'stock.reserved']],
+        ['spoon', ['stock.received', 'stock.reserved']],
+      ]);
     } finally {
       await infra.close();
     }

@@ -234,9 +234,11 @@ export async function runCrashRun(options: CrashRunOptions = {}): Promise<CrashR
       log: say,
       noProgressMs,
       consumerServices: ORDER_FLOW_CONSUMERS.map((c) => c.name),
-      // Who publishes from a handler: inventory (stock.reserved; ship.order on RabbitMQ),
-      // shipping (order.shipped), billing (invoice.issued).
-      publishersTo: { kafka: ['inventory', 'shipping', 'billing'], rabbitMq: ['inventory'] },
+      // Who publishes from a handler straight to a broker with Redis dedupe (with the inbox,
+      // every handler writes to the outbox): shipping (order.shipped) and billing
+      // (invoice.issued). Inventory always writes its availability event and ship.order into
+      // the outbox in its own transaction (services/stock.ts): a broker restart cannot cut it.
+      publishersTo: { kafka: ['shipping', 'billing'], rabbitMq: [] },
       actions: {
         kill: (name) => set.kill(name),
         restart: (name) => set.restart(name),
