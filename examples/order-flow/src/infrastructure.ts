@@ -16,6 +16,14 @@ import {
   type Transport,
   type WorkflowTracker,
 } from '@eda/core';
+import {
+  type AuditReporter,
+  createAuditReporter,
+  createInMemoryMonitorStore,
+  createWorkflowMonitor,
+  defineWorkflow,
+  type WorkflowMonitor,
+} from '@eda/workflow-monitor';
 import { createInMemoryLedger, type Ledger } from './ledger.js';
 import { EXAMPLE_TRACING } from './tracing.js';
 
@@ -46,6 +54,11 @@ export interface Infrastructure {
   /** Where services record the effects they applied. */
   readonly ledger: Ledger;
   readonly tracker: WorkflowTracker;
+  /**
+   * The workflow monitor and the audit reporter that feeds it, where this infrastructure runs
+   * one (embedded: in this process, in memory).
+   */
+  readonly audit?: { readonly reporter: AuditReporter; readonly monitor: WorkflowMonitor };
   /** Told about everything every bus does (the tracker, and in processes a progress printer). */
   readonly observers: readonly BusObserver[];
   close(): Promise<void>;
@@ -81,11 +94,37 @@ export function createOrderTracker(): WorkflowTracker {
   });
 }
 
+/** The order workflow the monitor watches: shipping must ship it, billing must invoice it. */
+export const ORDER_WORKFLOW = defineWorkflow({
+  name: 'order',
+  startsWith: 'payment.completed',
+  endsWith: { all: ['order.shipped', 'invoice.issued'] },
+  steps: [
+    { type: 'ship.order', service: 'shipping', deadlineMs: 5_000 },
+    { type: 'payment.completed', service: 'billing', deadlineMs: 5_000 },
+  ],
+  deadlineMs: 10_000,
+});
+
+/** A monitor in this process, in memory, and a reporter every bus and relay report to. */
+function createEmbeddedAudit() {
+  const monitor = createWorkflowMonitor({
+    store: createInMemoryMonitorStore(),
+    workflows: [ORDER_WORKFLOW],
+  });
+  const reporter = createAuditReporter({
+    service: 'order-flow',
+    sink: async (records) => void (await monitor.ingest(records)),
+  });
+  return { monitor, reporter };
+}
+
 /** Embedded (in-memory) defaults: no service needed. */
 export function createEmbeddedInfrastructure(): Infrastructure {
   const transport = createInMemoryTransport();
   const outbox = createInMemoryOutboxStore();
   const tracker = createOrderTracker();
+  const audit = createEmbeddedAudit();
   return {
     description: 'embedded (in-memory)',
     transport,
@@ -97,8 +136,10 @@ export function createEmbeddedInfrastructure(): Infrastructure {
     payloads: createInMemoryPayloadStore(),
     ledger: createInMemoryLedger(),
     tracker,
-    observers: [tracker.observe],
+    audit,
+    observers: [tracker.observe, audit.reporter.observe],
     async close() {
+      await audit.reporter.close();
       await transport.close();
       transport.broker.close();
     },

@@ -44,6 +44,12 @@ try {
   console.log('\nNotifications sent:');
   for (const line of report.notifications) console.log(`  ${line}`);
   console.log(`\nWorkflows stuck past their deadline: ${report.stuck}`);
+  if (report.monitored) {
+    console.log(
+      `\norder-1001 as the workflow monitor sees it (${report.monitored.state}), a Mermaid sequence diagram:\n`,
+    );
+    console.log(report.monitored.diagram);
+  }
 } finally {
   await infra.close();
 }

@@ -2,6 +2,7 @@
 // delivery injected (harmless: stock is reserved once), one poison message injected
 // (dead-lettered with its reason), and returns what happened, per order.
 import { createOutboxRelay, type WorkflowStep } from '@eda/core';
+import { sequenceDiagram } from '@eda/workflow-monitor';
 import type { OrderLine } from './contracts.js';
 import type { Infrastructure } from './infrastructure.js';
 import { createBillingService } from './services/billing.js';
@@ -27,6 +28,8 @@ export interface OrderFlowReport {
   readonly deadLetters: readonly { service: string; reason: string }[];
   readonly notifications: readonly string[];
   readonly stuck: number;
+  /** The first order as the workflow monitor saw it: its state and Mermaid sequence diagram. */
+  readonly monitored?: { readonly state: string; readonly diagram: string };
 }
 
 export const ORDERS: readonly { orderId: string; amountCents: number; lines: OrderLine[] }[] = [
@@ -54,6 +57,17 @@ async function waitUntil(
   }
 }
 
+/** A flow as the monitor holds it, once every record reported so far reached it. */
+async function monitoredFlow(
+  { reporter, monitor }: NonNullable<Infrastructure['audit']>,
+  correlationId: string,
+) {
+  await reporter.flush();
+  const view = await monitor.flow(correlationId);
+  if (!view) throw new Error(`The workflow monitor has no flow ${correlationId}.`);
+  return { state: view.summary.state, diagram: sequenceDiagram(view.timeline) };
+}
+
 export async function runOrderFlow(infra: Infrastructure): Promise<OrderFlowReport> {
   const { transport } = infra;
   if (!transport)
@@ -68,6 +82,8 @@ export async function runOrderFlow(infra: Infrastructure): Promise<OrderFlowRepo
     store: infra.outbox,
     transport,
     pollIntervalMs: 50,
+    // Outbox messages reach the monitor as published only once the relay published them.
+    ...(infra.audit ? { observers: [infra.audit.reporter.observeRelay] } : {}),
   });
   relay.start();
 
@@ -125,6 +141,8 @@ export async function runOrderFlow(infra: Infrastructure): Promise<OrderFlowRepo
       'the duplicate to be skipped',
     );
 
+    const monitored =
+      infra.audit && (await monitoredFlow(infra.audit, correlationOf.get('order-1001')!));
     const deadLetters = poisonDeadLetters().map((s) => ({
       service: s.service,
       reason: s.detail ?? '',
@@ -149,6 +167,7 @@ export async function runOrderFlow(infra: Infrastructure): Promise<OrderFlowRepo
       deadLetters,
       notifications: [...notifications.sent],
       stuck: infra.tracker.stuck().length,
+      ...(monitored ? { monitored } : {}),
     };
   } finally {
     await relay.stop();

@@ -33,6 +33,37 @@ describe('order flow on embedded infrastructure', () => {
     }
   });
 
+  it('the workflow monitor sees the first order completed, and draws it as a sequence diagram', async () => {
+    const infra = createEmbeddedInfrastructure();
+    try {
+      const { monitored } = await runOrderFlow(infra);
+      expect(monitored?.state).toBe('completed');
+      const diagram = monitored?.diagram ?? '';
+      // Lifeline ids to service names, then each arrow as "from->to: type".
+      const names = new Map(
+        [...diagram.matchAll(/^ {2}participant (s\d+) as (.+)$/gm)].map((m) => [m[1], m[2]]),
+      );
+      const arrows = [...diagram.matchAll(/^ {2}(s\d+)(->>|--\)|-x)(s\d+): (.+)$/gm)].map(
+        (m) => `${names.get(m[1])}${m[2]}${names.get(m[3])}: ${m[4]}`,
+      );
+      expect(arrows).toEqual(
+        expect.arrayContaining([
+          'payments->>inventory: payment.completed',
+          'payments->>billing: payment.completed',
+          'inventory->>shipping: ship.order',
+          'shipping->>notifications: order.shipped',
+          'billing->>notifications: invoice.issued',
+          'payments--)inventory: payment.completed (duplicate-skipped)',
+        ]),
+      );
+      // The poison payment is a flow of its own, which the monitor reports failed (dead letters).
+      expect(diagram).not.toContain('dead-lettered');
+      expect((await infra.audit?.monitor.flow('poison-1'))?.summary.state).toBe('failed');
+    } finally {
+      await infra.close();
+    }
+  });
+
   it('sends the invoices by claim check: the message on the transport stays under 2 KB', async () => {
     const infra = createEmbeddedInfrastructure();
     try {

@@ -20,9 +20,10 @@ export interface AuditSource {
   readonly newId: () => string;
 }
 
-/** The record of one message and action; the fields every action shares. */
+/** The record of one message and action by `service`; the fields every action shares. */
 function recordOf(
   source: AuditSource,
+  service: string,
   action: AuditAction,
   message: EnvelopeAttributes,
   details: Partial<AuditRecord> = {},
@@ -30,7 +31,7 @@ function recordOf(
   return {
     id: source.newId(),
     action,
-    service: source.service,
+    service,
     messageId: message.id,
     type: message.type,
     correlationId: message.correlationid ?? message.id,
@@ -49,13 +50,15 @@ const cut = (reason: string) => (reason.length > MAX_REASON ? reason.slice(0, MA
 export function auditOfBusEvent(source: AuditSource, event: BusEvent): AuditRecord | undefined {
   const message = event.message;
   if (!message) return undefined;
+  // The bus names its service: one reporter can serve every bus of a process.
+  const { service } = event;
   switch (event.kind) {
     case 'published':
       if (event.via === 'outbox') return undefined;
-      return recordOf(source, message.kind === 'command' ? 'sent' : 'published', message);
+      return recordOf(source, service, message.kind === 'command' ? 'sent' : 'published', message);
     case 'consumed': {
       const at = Math.floor(event.startedAt);
-      return recordOf(source, CONSUMED[event.outcome] ?? 'handled', message, {
+      return recordOf(source, service, CONSUMED[event.outcome] ?? 'handled', message, {
         subscription: event.subscription,
         attempt: event.attempt,
         at,
@@ -63,19 +66,19 @@ export function auditOfBusEvent(source: AuditSource, event: BusEvent): AuditReco
       });
     }
     case 'retry':
-      return recordOf(source, 'retried', message, {
+      return recordOf(source, service, 'retried', message, {
         subscription: event.subscription,
         attempt: event.attempt,
         reason: cut(event.reason),
       });
     case 'dead-lettered':
-      return recordOf(source, 'dead-lettered', message, {
+      return recordOf(source, service, 'dead-lettered', message, {
         subscription: event.subscription,
         attempt: Math.max(1, event.reason.attempts),
         reason: cut(`${event.reason.code}: ${event.reason.message}`),
       });
     case 'lease-lost':
-      return recordOf(source, 'lease-lost', message, { subscription: event.subscription });
+      return recordOf(source, service, 'lease-lost', message, { subscription: event.subscription });
   }
 }
 
@@ -83,11 +86,15 @@ export function auditOfBusEvent(source: AuditSource, event: BusEvent): AuditReco
  * The record of a message an outbox relay published. Its time is when the message was written
  * (its `time` attribute), so it stands before its handling in the timeline even when a fast
  * broker delivered it before the relay heard back; `durationMs` is how long it waited in the
- * outbox.
+ * outbox. Its service is the message's `source`, the service that wrote it (a relay publishes
+ * for the services that share its outbox), else the reporter's.
  */
 export function auditOfRelayed(source: AuditSource, message: EnvelopeAttributes): AuditRecord {
   const now = source.now();
   const written = message.time === undefined ? Number.NaN : Date.parse(message.time);
   const at = Number.isSafeInteger(written) && written >= 0 && written <= now ? written : now;
-  return recordOf(source, 'relayed', message, { at, durationMs: now - at });
+  return recordOf(source, message.source || source.service, 'relayed', message, {
+    at,
+    durationMs: now - at,
+  });
 }

@@ -49,6 +49,7 @@ export {
   createPostgresMonitorStore,
   type PostgresMonitorStoreOptions,
 } from './postgres-monitor-store.js';
+export { sequenceDiagram } from './sequence-diagram.js';
 export type { PooledSqlClient, SqlClient, SqlPool, SqlResult } from './sql-client.js';
 export {
   catalogOf,

@@ -25,6 +25,26 @@ function counter() {
 }
 
 describe('audit reporter', () => {
+  it("names the service that acted: the bus event's, and for a relayed message the service that wrote it", async () => {
+    const received: AuditRecord[] = [];
+    const reporter = createAuditReporter({
+      service: 'relay',
+      sink: async (records) => void received.push(...records),
+      newId: counter(),
+    });
+    reporter.observe({ ...published('m1'), service: 'billing' });
+    reporter.observeRelay([
+      { attributes: { ...message('m2'), source: 'payments' }, body: new Uint8Array() },
+      { attributes: { ...message('m3'), source: '' }, body: new Uint8Array() },
+    ]);
+    await reporter.flush();
+    expect(received.map((r) => `${r.messageId} ${r.service}`)).toEqual([
+      'm1 billing',
+      'm2 payments',
+      'm3 relay',
+    ]);
+  });
+
   it('turns bus events into records, and an outbox write into nothing until the relay reports it', async () => {
     const received: AuditRecord[] = [];
     const reporter = createAuditReporter({
