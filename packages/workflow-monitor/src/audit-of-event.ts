@@ -41,6 +41,12 @@ function recordOf(
   };
 }
 
+/** When the message was created (its `time`), or `now` when it has no usable time. */
+function createdAt(message: EnvelopeAttributes, now: number): number {
+  const time = message.time === undefined ? Number.NaN : Date.parse(message.time);
+  return Number.isSafeInteger(time) && time >= 0 && time <= now ? time : now;
+}
+
 const cut = (reason: string) => (reason.length > MAX_REASON ? reason.slice(0, MAX_REASON) : reason);
 
 /**
@@ -55,7 +61,11 @@ export function auditOfBusEvent(source: AuditSource, event: BusEvent): AuditReco
   switch (event.kind) {
     case 'published':
       if (event.via === 'outbox') return undefined;
-      return recordOf(source, service, message.kind === 'command' ? 'sent' : 'published', message);
+      // At the message's creation: the bus reports a publish once the broker accepted it, and
+      // a fast consumer may have begun handling it before that.
+      return recordOf(source, service, message.kind === 'command' ? 'sent' : 'published', message, {
+        at: createdAt(message, source.now()),
+      });
     case 'consumed': {
       const at = Math.floor(event.startedAt);
       return recordOf(source, service, CONSUMED[event.outcome] ?? 'handled', message, {
@@ -91,8 +101,7 @@ export function auditOfBusEvent(source: AuditSource, event: BusEvent): AuditReco
  */
 export function auditOfRelayed(source: AuditSource, message: EnvelopeAttributes): AuditRecord {
   const now = source.now();
-  const written = message.time === undefined ? Number.NaN : Date.parse(message.time);
-  const at = Number.isSafeInteger(written) && written >= 0 && written <= now ? written : now;
+  const at = createdAt(message, now);
   return recordOf(source, message.source || source.service, 'relayed', message, {
     at,
     durationMs: now - at,

@@ -5,6 +5,8 @@
  * (`defineWorkflow`), and announces each missed deadline once.
  * @module @eda/workflow-monitor
  */
+
+export { type AuditConsumerOptions, consumeAuditRecords } from './audit-consumer.js';
 export {
   AUDIT_ACTIONS,
   AUDIT_RECORD_VERSION,
@@ -51,6 +53,13 @@ export {
 } from './postgres-monitor-store.js';
 export { sequenceDiagram } from './sequence-diagram.js';
 export type { PooledSqlClient, SqlClient, SqlPool, SqlResult } from './sql-client.js';
+export {
+  AUDIT_RECORDS_CONTENT_TYPE,
+  AUDIT_RECORDS_TYPE,
+  auditBatchMessage,
+  createTransportAuditSink,
+  type TransportAuditSinkOptions,
+} from './transport-audit-sink.js';
 export {
   catalogOf,
   defineWorkflow,
