@@ -34,7 +34,9 @@ export {
   type FlowSummary,
   type PassedDeadline,
 } from './flow-summary.js';
+export { flowsText, flowText } from './flow-text.js';
 export { createInMemoryMonitorStore } from './memory-monitor-store.js';
+export { MONITOR_CLI_USAGE, runMonitorCli } from './monitor-cli.js';
 export {
   ensureMonitorSchema,
   type MonitorTableOptions,

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// `eda-monitor`: the command line on the monitor's PostgreSQL store.
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { MONITOR_CLI_OPTIONS, MONITOR_CLI_USAGE, runMonitorCli } from './monitor-cli.js';
+import { createPostgresMonitorStore } from './postgres-monitor-store.js';
+
+const argv = process.argv.slice(2);
+const { values } = parseArgs({
+  args: argv,
+  options: MONITOR_CLI_OPTIONS,
+  allowPositionals: true,
+  strict: false,
+});
+const url = (values['database-url'] as string | undefined) ?? process.env.EDA_MONITOR_DATABASE_URL;
+if (!url) {
+  console.error(
+    `eda-monitor: no database: pass --database-url or set EDA_MONITOR_DATABASE_URL.\n${MONITOR_CLI_USAGE}`,
+  );
+  process.exit(2);
+}
+const pool = new pg.Pool({ connectionString: url, max: 1 });
+pool.on('error', () => undefined); // an idle connection dropped: the next query reconnects
+const schema = values.schema as string | undefined;
+const tablePrefix = values['table-prefix'] as string | undefined;
+try {
+  const store = createPostgresMonitorStore({
+    pool,
+    ...(schema ? { schema } : {}),
+    ...(tablePrefix ? { tablePrefix } : {}),
+  });
+  process.exitCode = await runMonitorCli(argv, store, (text) => console.log(text));
+} catch (error) {
+  const missingTable = (error as { cause?: { code?: string } }).cause?.code === '42P01';
+  const hint = missingTable
+    ? '\n(no monitor tables there: check --schema and --table-prefix, or start the monitor once: it creates them with ensureMonitorSchema)'
+    : '';
+  console.error(`eda-monitor: ${(error as Error).message}${hint}`);
+  process.exitCode = 1;
+} finally {
+  await pool.end();
+}
