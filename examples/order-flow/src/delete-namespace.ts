@@ -21,7 +21,14 @@ export async function deleteNamespace(namespace: string): Promise<void> {
 
   const rabbit = await connectRabbit();
   const channel = await rabbit.createChannel();
-  for (const name of ['inventory', 'billing', 'notifications', 'shipping', 'ship.order']) {
+  for (const name of [
+    'inventory',
+    'billing',
+    'notifications',
+    'shipping',
+    'ship.order',
+    'workflow-monitor',
+  ]) {
     await channel.deleteQueue(`${namespace}.${name}`);
     await channel.deleteQueue(`${namespace}.${name}.dead-letter`);
   }

@@ -1,0 +1,152 @@
+// Audit records over the real brokers to a workflow monitor on PostgreSQL: each service's
+// reporter publishes its batches on the transport it already uses; the monitor reads them in
+// its own consumer group. A malformed batch ends on the broker's dead-letter destination with
+// its reason, after its good records were stored, and the consumer goes on.
+import { createBus, defineEvent, on, type Transport } from '@eda/core';
+import { connectRabbit, uniqueName, usePostgresSchema } from '@eda/test-services';
+import {
+  auditBatchMessage,
+  consumeAuditRecords,
+  createAuditReporter,
+  createPostgresMonitorStore,
+  createTransportAuditSink,
+  createWorkflowMonitor,
+  defineWorkflow,
+  ensureMonitorSchema,
+} from '@eda/workflow-monitor';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deleteNamespace } from '../src/delete-namespace.js';
+import { createRealTransports } from '../src/real-infrastructure.js';
+
+const OrderPlaced = defineEvent<{ orderId: string }>({ type: 'order.placed', owner: 'orders' });
+const order = defineWorkflow({
+  name: 'order',
+  startsWith: 'order.placed',
+  endsWith: { all: ['order.placed'] },
+  deadlineMs: 60_000,
+});
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Waits until `condition` holds, failing after `idleMs` without it. */
+async function eventually(condition: () => Promise<boolean>, what: string, idleMs = 60_000) {
+  const deadline = Date.now() + idleMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Nothing came within ${idleMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe.each(['kafka', 'rabbitmq'] as const)('audit records over %s', (broker) => {
+  it('reach a monitor on PostgreSQL in its own group; a malformed batch is dead-lettered on the broker after its good records were stored', async () => {
+    const namespace = uniqueName(`audit-${broker}`);
+    const { events, commands } = createRealTransports(namespace);
+    const transport: Transport = broker === 'kafka' ? events : commands;
+    cleanups.push(() => deleteNamespace(namespace));
+    cleanups.push(() => Promise.all([events.close(), commands.close()]));
+    const schema = await usePostgresSchema('audit_monitor');
+    cleanups.push(() => schema.cleanup());
+    const pool = new pg.Pool(schema.clientConfig('eda-audit-monitor-test'));
+    cleanups.push(() => pool.end());
+    await ensureMonitorSchema(pool, { schema: schema.name });
+    const monitor = createWorkflowMonitor({
+      store: createPostgresMonitorStore({ pool, schema: schema.name }),
+      workflows: [order],
+    });
+    const errors: unknown[] = [];
+    const consumer = await consumeAuditRecords({
+      transport,
+      monitor,
+      onError: (e) => errors.push(e),
+    });
+    cleanups.push(() => consumer.close());
+
+    const reporterOf = (service: string) => {
+      const reporter = createAuditReporter({
+        service,
+        sink: createTransportAuditSink({ transport, service }),
+      });
+      cleanups.push(() => reporter.close());
+      return reporter;
+    };
+    const orders = reporterOf('orders');
+    const shipping = reporterOf('shipping');
+    const ordersBus = createBus({ service: 'orders', transport, observers: [orders.observe] });
+    const shippingBus = createBus({
+      service: 'shipping',
+      transport,
+      observers: [shipping.observe],
+    });
+    cleanups.push(() => Promise.all([ordersBus.close(), shippingBus.close()]));
+    await shippingBus.subscribe({ handlers: [on(OrderPlaced, async () => undefined)] });
+
+    await ordersBus.publish(OrderPlaced, { orderId: 'o-1' }, { correlationId: 'flow-1' });
+    await eventually(async () => {
+      await Promise.all([orders.flush(), shipping.flush()]);
+      return (await monitor.flow('flow-1'))?.timeline.length === 2;
+    }, 'the publish and its handling in the monitor');
+    const view = await monitor.flow('flow-1');
+    expect(view?.timeline.map((r) => `${r.service} ${r.action}`)).toEqual([
+      'orders published',
+      'shipping handled',
+    ]);
+    expect(view?.summary.state).toBe('completed');
+
+    // A batch with one good and one malformed line, then a good batch behind it.
+    const good = auditBatchMessage('orders', [
+      {
+        id: `${namespace}-good`,
+        action: 'published',
+        service: 'orders',
+        messageId: 'm-2',
+        type: 'order.placed',
+        correlationId: 'flow-2',
+        at: Date.now(),
+      },
+    ]);
+    const text = new TextDecoder().decode(good.body);
+    await transport.publish([
+      { ...good, body: new TextEncoder().encode(`${text}\n{"v":1,"action":"published"}`) },
+    ]);
+    await transport.publish([
+      auditBatchMessage('orders', [
+        { ...JSON.parse(text), id: `${namespace}-after`, correlationId: 'flow-3' },
+      ]),
+    ]);
+    await eventually(
+      async () => (await monitor.flow('flow-3')) !== undefined,
+      'the batch behind the malformed one',
+    );
+    expect(
+      (await monitor.flow('flow-2'))?.timeline,
+      'the good record of the mixed batch',
+    ).toHaveLength(1);
+    expect(String(errors.at(-1))).toMatch(/1 malformed of 2 records \(the other 1 were stored\)/);
+    expect(await deadLetterCount(broker, events, commands), 'dead letters on the broker').toBe(1);
+  });
+});
+
+/** Messages in the monitor's dead-letter destination, read from the broker. */
+async function deadLetterCount(
+  broker: 'kafka' | 'rabbitmq',
+  events: ReturnType<typeof createRealTransports>['events'],
+  commands: ReturnType<typeof createRealTransports>['commands'],
+): Promise<number> {
+  if (broker === 'kafka') {
+    const topic = events.deadLetterTopicFor('workflow-monitor');
+    const lag = await events.lag('eda-audit-dead-letter-count', topic);
+    return lag.reduce((sum, p) => sum + p.lag, 0);
+  }
+  const rabbit = await connectRabbit('eda-audit-dead-letter-count');
+  try {
+    const channel = await rabbit.createChannel();
+    const queue = await channel.checkQueue(commands.names.deadLetterQueue('workflow-monitor'));
+    return queue.messageCount;
+  } finally {
+    await rabbit.close();
+  }
+}
