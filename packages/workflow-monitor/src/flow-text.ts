@@ -5,15 +5,17 @@ import { compareRecords, type FlowSummary } from './flow-summary.js';
 
 const iso = (at: number | undefined) => (at === undefined ? '-' : new Date(at).toISOString());
 
-/** What a flow waits for, from its first passed deadline: the step and the service to act. */
-function waitingFor(summary: FlowSummary): string {
+/** What a stuck flow waits for, from its first passed deadline: the step and the service to act. */
+export function waitingFor(summary: FlowSummary): string {
   const [first] = summary.passed;
   if (!first) return '';
-  const step = first.step
+  return first.step
     ? `${first.step.type}${first.step.service ? ` by ${first.step.service}` : ''}`
     : `ends ${first.missing.join(', ')}`;
-  return `  waiting for ${step} since ${iso(first.dueAt)}`;
 }
+
+const since = (f: FlowSummary) =>
+  f.passed[0] ? `  waiting for ${waitingFor(f)} since ${iso(f.passed[0].dueAt)}` : '';
 
 /** One line per flow: state, workflow, correlation id, start, records, what a stuck one waits for. */
 export function flowsText(flows: readonly FlowSummary[]): string {
@@ -23,7 +25,7 @@ export function flowsText(flows: readonly FlowSummary[]): string {
       (f) =>
         `${f.state.padEnd(9)} ${(f.workflow ?? '-').padEnd(12)} ${f.correlationId}  started ${iso(
           f.startedAt,
-        )}  ${f.records} records${waitingFor(f)}`,
+        )}  ${f.records} records${since(f)}`,
     )
     .join('\n');
 }

@@ -62,6 +62,7 @@ export {
   createTransportAuditSink,
   type TransportAuditSinkOptions,
 } from './transport-audit-sink.js';
+export { createMonitorServer, type MonitorServerOptions } from './web/monitor-server.js';
 export {
   catalogOf,
   defineWorkflow,

@@ -11,6 +11,7 @@ export const MONITOR_CLI_USAGE = `usage: eda-monitor <command> [options]
   flows [--state running|stuck|failed|completed|unmatched] [--workflow NAME] [--limit N]
   stuck [--workflow NAME] [--limit N]      flows past a deadline, with the step they wait for
   show <correlation-id> [--mermaid]        a flow's timeline, or its Mermaid sequence diagram
+  serve [--port N]                         the web page: flows by state, timelines, diagrams
 connection: --database-url URL (or EDA_MONITOR_DATABASE_URL), --schema NAME, --table-prefix NAME`;
 
 const STATES: readonly FlowState[] = ['unmatched', 'running', 'stuck', 'completed', 'failed'];
@@ -38,6 +39,7 @@ export const MONITOR_CLI_OPTIONS = {
   workflow: { type: 'string' },
   limit: { type: 'string' },
   mermaid: { type: 'boolean' },
+  port: { type: 'string' },
   'database-url': { type: 'string' },
   schema: { type: 'string' },
   'table-prefix': { type: 'string' },
