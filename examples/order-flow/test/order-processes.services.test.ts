@@ -68,13 +68,17 @@ describe('order flow as separate processes', () => {
   it('takes every order to its end state, each effect applied once, then reports idle', async () => {
     const orders = ordersNamed('calm', 5);
     for (const order of orders) await set!.placeOrder(order);
-    const idle = await monitor!.probe.waitForIdle();
+    // Fails on no progress, not on a total: on a loaded machine (run-f, load average near 100)
+    // Kafka's group coordinator moved mid-test, every consumer crashed and rejoined, and the
+    // flow was still converging when vitest's fixed 120 s ran out. Rejoining at the defaults
+    // can stall a partition for a session timeout plus a rebalance, as in the case below.
+    const idle = await monitor!.probe.waitForIdle({ noProgressMs: 120_000 });
 
     expect(idle.idle).toBe(true);
     expect(idle.outbox).toMatchObject({ pending: 0, dead: 0 });
     expect(await effectsOf(orders)).toEqual(expectedEndState(orders));
     expect(set!.unexpectedExits).toEqual([]);
-  });
+  }, 300_000); // a cap only: the wait above fails on no progress
 
   it('loses nothing and applies nothing twice when a relay and consumer processes are SIGKILLed mid-run and restarted', async () => {
     const before = ordersNamed('crash-a', 10);
