@@ -4,6 +4,7 @@
 // Redis connections. Then it waits until the system is idle and judges the run from the
 // services' own ledger. Used by test/crash-run.services.test.ts and by `soak.ts`.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError } from '@eda/core';
 import {
   kafkaClusterBrokers,
   kafkaPartitionLeader,
@@ -325,6 +326,12 @@ export async function runCrashRun(options: CrashRunOptions = {}): Promise<CrashR
   } finally {
     await set.stop();
     await monitor.close();
-    if (!keep) await deleteNamespace(namespace);
+    // Best effort: the verdict is made, and a namespace left behind is harmless (unique names).
+    // In run-g the broker was electing a leader when the 20,000-order run ended, and this
+    // cleanup's error replaced the run's result.
+    if (!keep)
+      await deleteNamespace(namespace).catch((error: unknown) =>
+        log(`could not delete namespace ${namespace}: ${describeError(error).message}`),
+      );
   }
 }
