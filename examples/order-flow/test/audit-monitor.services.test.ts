@@ -4,6 +4,7 @@
 // its reason, after its good records were stored, and the consumer goes on.
 import { createBus, defineEvent, on, type Transport } from '@eda/core';
 import { connectRabbit, uniqueName, usePostgresSchema } from '@eda/test-services';
+import { waitFor } from '@eda/test-suite';
 import {
   auditBatchMessage,
   consumeAuditRecords,
@@ -32,13 +33,13 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Waits until `condition` holds, failing after `idleMs` without it. */
-async function eventually(condition: () => Promise<boolean>, what: string, idleMs = 60_000) {
-  const deadline = Date.now() + idleMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Nothing came within ${idleMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** Waits until `condition` holds; fails only after 60 s in which the monitor stored nothing new. */
+function eventually(
+  condition: () => Promise<boolean>,
+  description: string,
+  stored: () => number,
+): Promise<void> {
+  return waitFor(condition, { idleMs: 60_000, progress: stored, description, intervalMs: 100 });
 }
 
 describe.each(['kafka', 'rabbitmq'] as const)('audit records over %s', (broker) => {
@@ -58,9 +59,18 @@ describe.each(['kafka', 'rabbitmq'] as const)('audit records over %s', (broker) 
       workflows: [order],
     });
     const errors: unknown[] = [];
+    // Progress for the waits: records the monitor stored so far.
+    let stored = 0;
+    const counted = {
+      ingest: async (records: readonly unknown[]) => {
+        const result = await monitor.ingest(records);
+        stored += result.stored;
+        return result;
+      },
+    };
     const consumer = await consumeAuditRecords({
       transport,
-      monitor,
+      monitor: counted,
       onError: (e) => errors.push(e),
     });
     cleanups.push(() => consumer.close());
@@ -85,10 +95,14 @@ describe.each(['kafka', 'rabbitmq'] as const)('audit records over %s', (broker) 
     await shippingBus.subscribe({ handlers: [on(OrderPlaced, async () => undefined)] });
 
     await ordersBus.publish(OrderPlaced, { orderId: 'o-1' }, { correlationId: 'flow-1' });
-    await eventually(async () => {
-      await Promise.all([orders.flush(), shipping.flush()]);
-      return (await monitor.flow('flow-1'))?.timeline.length === 2;
-    }, 'the publish and its handling in the monitor');
+    await eventually(
+      async () => {
+        await Promise.all([orders.flush(), shipping.flush()]);
+        return (await monitor.flow('flow-1'))?.timeline.length === 2;
+      },
+      'the publish and its handling in the monitor',
+      () => stored,
+    );
     const view = await monitor.flow('flow-1');
     expect(view?.timeline.map((r) => `${r.service} ${r.action}`)).toEqual([
       'orders published',
@@ -120,6 +134,7 @@ describe.each(['kafka', 'rabbitmq'] as const)('audit records over %s', (broker) 
     await eventually(
       async () => (await monitor.flow('flow-3')) !== undefined,
       'the batch behind the malformed one',
+      () => stored,
     );
     expect(
       (await monitor.flow('flow-2'))?.timeline,
