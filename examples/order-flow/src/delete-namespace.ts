@@ -13,7 +13,11 @@ import { createRealTransports, schemaOf } from './real-infrastructure.js';
 
 /** Removes what a run created under `namespace` on every service. */
 export async function deleteNamespace(namespace: string): Promise<void> {
-  const kafka = createKafka(4).admin();
+  // A broker that was just restarted may still be electing leaders: give it about 25 s (as
+  // @eda/kafka's lag reads do), not the test client's default of a few seconds.
+  const kafka = createKafka(4, {
+    retry: { retries: 8, initialRetryTime: 250, maxRetryTime: 8_000 },
+  }).admin();
   await kafka.connect();
   const topics = (await kafka.listTopics()).filter((t) => t.startsWith(`${namespace}.`));
   if (topics.length) await kafka.deleteTopics({ topics });
