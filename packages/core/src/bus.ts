@@ -207,10 +207,14 @@ export function createBus<TTransaction = never>(
   ) => {
     if (closed) throw new ClosedError(`Bus of "${service}"`);
     // Taken before any await, so positions follow the handler's calls (see handler-emit-id.ts).
+    // Every emit of a running handler takes one, the ones written to its transaction too: a
+    // transaction that committed but whose acknowledgment was lost (the connection cut at
+    // COMMIT) fails the handler, and its re-run must write the same ids again, or downstream
+    // message-id dedupe sees new messages and applies them a second time.
     const handling = currentMessageContext();
-    const holdBack =
-      handling?.outgoing.open && emitOptions.transaction === undefined ? handling : undefined;
-    const position = holdBack?.outgoing.reserve();
+    const during = handling?.outgoing.open ? handling : undefined;
+    const position = during?.outgoing.reserve();
+    const holdBack = emitOptions.transaction === undefined ? during : undefined;
     refuseDomainEvent(definition, kind === 'event' ? 'publish' : 'send');
     if (definition.kind !== kind) {
       throw new ConfigurationError(
@@ -229,17 +233,12 @@ export function createBus<TTransaction = never>(
       );
     }
     const { transaction, ...messageOptions } = emitOptions;
-    // A held-back message gets an id derived from the handled message and its position, so a
-    // redelivery that runs the handler again re-sends the same ids (downstream dedupe sees them).
+    // A handler's message gets an id derived from the handled message and its position, so a
+    // redelivery that runs the handler again emits the same ids (downstream dedupe sees them).
     const id =
       messageOptions.id ??
-      (holdBack && position !== undefined
-        ? handlerEmitId(
-            holdBack.message.source,
-            holdBack.message.id,
-            holdBack.subscription,
-            position,
-          )
+      (during && position !== undefined
+        ? handlerEmitId(during.message.source, during.message.id, during.subscription, position)
         : undefined);
     let message: OutgoingMessage = await prepareMessage(
       service,

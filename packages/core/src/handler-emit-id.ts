@@ -1,6 +1,7 @@
 // Ids of the messages a handler emits, derived from what it handled: a redelivered message's
 // handler emits the same ids again, so a flush that failed part-way and ran again re-sends ids
-// that downstream message-id dedupe recognises (random ids would look like new messages).
+// that downstream message-id dedupe recognises (random ids would look like new messages); the
+// same for outbox writes in a transaction that committed although the handler saw it fail.
 import { createHash } from 'node:crypto';
 
 /**

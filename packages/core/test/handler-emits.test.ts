@@ -7,6 +7,7 @@ import {
   type BusEvent,
   createBus,
   createInMemoryIdempotencyStore,
+  createInMemoryOutboxStore,
   createInMemoryTransport,
   defineCommand,
   defineEvent,
@@ -155,5 +156,44 @@ describe('what a handler emits', () => {
         .sort(),
       'downstream outcomes (the re-sent first message is a duplicate)',
     ).toEqual(['duplicate', 'handled', 'handled']);
+  });
+
+  it('a handler re-run after its transaction committed but failed to acknowledge writes the same ids to the outbox', async () => {
+    const transport = createInMemoryTransport();
+    const outbox = createInMemoryOutboxStore();
+    const billing = createBus({
+      service: 'billing',
+      transport,
+      outbox,
+      idempotency: { store: createInMemoryIdempotencyStore() },
+      retry: { initialDelayMs: 5 },
+    });
+    let handlerRuns = 0;
+    await billing.subscribe({
+      handlers: [
+        on(OrderPlaced, async (m) => {
+          handlerRuns += 1;
+          await outbox.transaction(async (transaction) => {
+            await billing.publish(Charged, { orderId: m.data.orderId, line: 0 }, { transaction });
+            await billing.send(Ship, { orderId: m.data.orderId }, { transaction });
+          });
+          // The database committed, then the connection was cut before the client heard it:
+          // the handler fails although its writes are there, and the delivery is retried.
+          if (handlerRuns === 1) throw new Error('Connection terminated after COMMIT');
+        }),
+      ],
+    });
+    await createBus({ service: 'orders', transport }).publish(
+      OrderPlaced,
+      { orderId: 'o-1' },
+      { id: 'placed-1' },
+    );
+    await until(() => outbox.rows().length === 4);
+    expect(handlerRuns).toBe(2);
+    const idAt = (position: number) => handlerEmitId('orders', 'placed-1', 'billing', position);
+    expect(
+      outbox.rows().map((r) => r.message.attributes.id),
+      'each run writes the same two ids (downstream message-id dedupe then applies them once)',
+    ).toEqual([idAt(0), idAt(1), idAt(0), idAt(1)]);
   });
 });
