@@ -40,14 +40,16 @@ export interface Infrastructure {
   /** How consumers dedupe: an idempotency store, or a middleware such as a transactional inbox. */
   readonly dedupe: Pick<BusOptions, 'idempotency' | 'middleware'>;
   /**
-   * What a handler adds to its `publish`/`send`. With a transactional inbox: the inbox's
-   * transaction, so the message goes into the outbox with the handler's writes and leaves only
-   * once they committed (sent straight from the handler, it would leave before the COMMIT, and
-   * a consumer killed in between would have its effect rolled back while the next service
-   * already acted on it). Otherwise nothing: the bus holds the message back until the handler
-   * succeeded.
+   * Runs a handler's work in the handler's transaction: the inbox's where there is one (its
+   * dedupe row commits with the rest), else a new one of the outbox's database. The handler
+   * writes its effect and what it publishes there (`{ transaction }`), so both commit together
+   * and the message leaves through the outbox only once the effect it announces is there. Sent
+   * straight from the handler instead, a message could leave before the COMMIT (a consumer
+   * killed in between has its effect rolled back while the next service already acted on it),
+   * or fail after it (a broker restarting): the handling fails and, with Redis dedupe, the retry
+   * applies the effect a second time.
    */
-  readonly handlerEmit: () => { readonly transaction?: unknown };
+  handlerTransaction<T>(fn: (transaction: unknown) => Promise<T>): Promise<T>;
   /** Messages each consumer handles at once (one key at a time on Kafka). @default 1 */
   readonly consumerConcurrency?: number;
   readonly payloads: PayloadStore;
@@ -132,7 +134,7 @@ export function createEmbeddedInfrastructure(): Infrastructure {
     eventStore: createInMemoryEventStore({ outbox }) as EventStore<unknown>,
     transaction: (fn) => outbox.transaction(fn),
     dedupe: { idempotency: { store: createInMemoryIdempotencyStore() } },
-    handlerEmit: () => ({}),
+    handlerTransaction: (fn) => outbox.transaction(fn),
     payloads: createInMemoryPayloadStore(),
     ledger: createInMemoryLedger(),
     tracker,

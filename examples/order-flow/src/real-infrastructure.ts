@@ -175,10 +175,9 @@ export async function createRealInfrastructure(
     eventStore: eventStore as EventStore<unknown>,
     ...(consumerConcurrency ? { consumerConcurrency } : {}),
     transaction: (fn) => withTransaction(pool, fn),
-    // With the inbox, a handler's messages go into the outbox in the inbox's transaction.
-    handlerEmit: () => {
+    handlerTransaction: (fn) => {
       const transaction = idempotency ? undefined : currentInboxTransaction();
-      return transaction ? { transaction } : {};
+      return transaction ? fn(transaction) : withTransaction(pool, fn);
     },
     dedupe: idempotency
       ? { idempotency: { store: idempotency } }

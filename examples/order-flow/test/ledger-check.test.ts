@@ -120,9 +120,16 @@ describe('attributeDoubles (Redis dedupe window)', () => {
     {
       at: 300_000,
       until: 320_000,
-      fault: 'Kafka restart',
+      fault: 'PostgreSQL: 9 backends ended',
       services: ['billing'],
-      kind: 'publish' as const,
+      kind: 'commit' as const,
+    },
+    {
+      at: 400_000,
+      until: 400_040,
+      fault: 'PostgreSQL: 4 backends ended',
+      services: ['shipping'],
+      kind: 'commit' as const,
     },
   ];
 
@@ -132,6 +139,7 @@ describe('attributeDoubles (Redis dedupe window)', () => {
         { orderId: 'a', step: 'inventory:reserved', times: 2, firstAt: 99_950 },
         { orderId: 'b', step: 'billing:invoiced', times: 2, firstAt: 197_000 },
         { orderId: 'c', step: 'billing:invoiced', times: 2, firstAt: 310_000 },
+        { orderId: 'd', step: 'shipping:shipped', times: 2, firstAt: 399_980 },
       ],
       timeline,
     );
@@ -139,9 +147,10 @@ describe('attributeDoubles (Redis dedupe window)', () => {
     expect(result.explained.map((d) => [d.orderId, d.fault, d.gapMs])).toEqual([
       ['a', 'SIGKILL inventory#1', 50],
       ['b', 'Redis drop', 3000],
-      ['c', 'Kafka restart', 0],
+      ['c', 'PostgreSQL: 9 backends ended', 0],
+      ['d', 'PostgreSQL: 4 backends ended', 20],
     ]);
-    expect(result.explained.map((d) => d.kind)).toEqual(['window', 'window', 'publish']);
+    expect(result.explained.map((d) => d.kind)).toEqual(['window', 'window', 'commit', 'commit']);
     expect(result.maxGapMs).toBe(3000);
   });
 

@@ -10,6 +10,39 @@ const list = (record: Readonly<Record<string, number>>) =>
 const sample = <T>(items: readonly T[]) =>
   items.length ? ` e.g. ${JSON.stringify(items.slice(0, 3))}` : '';
 
+/** The doubles, and for Redis dedupe which fault explains how many of them. */
+function doubledLine(report: CrashRunReport): string {
+  const { verdict, doubles } = report;
+  const examples = sample(
+    verdict.doubled.map(({ orderId, step, times }) => ({ orderId, step, times })),
+  );
+  if (report.dedupe !== 'redis') return `${verdict.doubled.length}${examples}`;
+  const of = (kind: string) => doubles.explained.filter((d) => d.kind === kind).length;
+  const causes = [
+    `${of('window')} in Redis dedupe's window (a SIGKILL or Redis drop on its service)`,
+    `${of('commit')} from a COMMIT whose acknowledgment a PostgreSQL backend termination cut`,
+  ];
+  return `${verdict.doubled.length} (bound ${report.doublesBound}; ${causes.join(', ')}; first row at most ${Math.round(doubles.maxGapMs)} ms before the fault; ${doubles.unexplained.length} unexplained)${examples}`;
+}
+
+/** Each unexplained double with when its first row was written and the faults nearest to it, to find the cause. */
+function unexplainedLine(report: CrashRunReport): string {
+  const timeline = report.faults.timeline;
+  return report.doubles.unexplained
+    .map((d) => {
+      const at = d.firstAt;
+      if (at === undefined) return `${d.orderId} ${d.step} x${d.times} (time unknown)`;
+      const nearest = [...timeline]
+        .sort((a, b) => Math.abs(a.at - at) - Math.abs(b.at - at))
+        .slice(0, 2)
+        .map(
+          (m) => `${m.fault} on ${m.services.join('/')} ${((m.at - at) / 1000).toFixed(1)} s after`,
+        );
+      return `${d.orderId} ${d.step} x${d.times} at ${new Date(at).toISOString()} (nearest: ${nearest.join('; ') || 'no fault'})`;
+    })
+    .join(' | ');
+}
+
 export function formatCrashReport(report: CrashRunReport): string {
   const { verdict, faults } = report;
   const rows: [string, string][] = [
@@ -24,10 +57,10 @@ export function formatCrashReport(report: CrashRunReport): string {
     ['orders', `${report.ordersPlaced} placed and paid, ${verdict.orders} checked`],
     ['effects', `${verdict.effects} ledger rows (${verdict.strangers} of unknown orders)`],
     ['lost', `${verdict.lost.length}${sample(verdict.lost)}`],
-    [
-      'doubled',
-      `${verdict.doubled.length}${report.dedupe === 'redis' ? ` (bound ${report.doublesBound}; ${report.doubles.explained.filter((d) => d.kind === 'window').length} in Redis dedupe's window (a SIGKILL or Redis drop on its service), ${report.doubles.explained.filter((d) => d.kind === 'publish').length} from a publish failed by a broker restart after the effect; first row at most ${Math.round(report.doubles.maxGapMs)} ms before the fault; ${report.doubles.unexplained.length} unexplained)` : ''}${sample(verdict.doubled.map(({ orderId, step, times }) => ({ orderId, step, times })))}`,
-    ],
+    ['doubled', doubledLine(report)],
+    ...(report.doubles.unexplained.length
+      ? [['unexplained', unexplainedLine(report)] as [string, string]]
+      : []),
     ['order violations', `${verdict.orderViolations.length}${sample(verdict.orderViolations)}`],
     [
       'dead letters',

@@ -91,9 +91,9 @@ export interface CrashRunReport {
   /** The doubles, split by whether a fault on their service explains them (Redis dedupe's window). */
   readonly doubles: DoublesInWindow;
   /**
-   * The most doubles the faults can explain: each consumer SIGKILL, each Redis drop for each
-   * consumer process, and each broker restart for each process that publishes to it, cuts short
-   * at most `consumerConcurrency` handlings.
+   * The most doubles the faults can explain: each consumer SIGKILL and each Redis drop for each
+   * consumer process cuts short at most `consumerConcurrency` handlings; each PostgreSQL backend
+   * ended, at most one commit.
    */
   readonly doublesBound: number;
   readonly deadLetters: DeadLetterCounts;
@@ -235,11 +235,6 @@ export async function runCrashRun(options: CrashRunOptions = {}): Promise<CrashR
       log: say,
       noProgressMs,
       consumerServices: ORDER_FLOW_CONSUMERS.map((c) => c.name),
-      // Who publishes from a handler straight to a broker with Redis dedupe (with the inbox,
-      // every handler writes to the outbox): shipping (order.shipped) and billing
-      // (invoice.issued). Inventory always writes its availability event and ship.order into
-      // the outbox in its own transaction (services/stock.ts): a broker restart cannot cut it.
-      publishersTo: { kafka: ['shipping', 'billing'], rabbitMq: [] },
       actions: {
         kill: (name) => set.kill(name),
         restart: (name) => set.restart(name),
@@ -280,18 +275,9 @@ export async function runCrashRun(options: CrashRunOptions = {}): Promise<CrashR
     const consumerKills = Object.entries(faults.kills)
       .filter(([name]) => consumerProcesses.includes(name))
       .reduce((sum, [, n]) => sum + n, 0);
-    // A broker restart can fail the handlings in flight in every process that publishes to it.
-    const cutByRestarts = faults.timeline
-      .filter((m) => m.kind === 'publish')
-      .reduce(
-        (sum, m) =>
-          sum +
-          consumerProcesses.filter((n) => m.services.includes(n.split('#')[0] as string)).length,
-        0,
-      );
     const doublesBound =
-      consumerConcurrency *
-      (consumerKills + faults.redisRounds * consumerProcesses.length + cutByRestarts);
+      consumerConcurrency * (consumerKills + faults.redisRounds * consumerProcesses.length) +
+      faults.postgresConnections;
     const deadLetters = await countDeadLetters(
       monitor.events,
       monitor.commands,

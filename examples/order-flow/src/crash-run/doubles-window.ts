@@ -3,17 +3,18 @@
 // applied again once the lease ends (redis-dedupe README). The crash run holds the Redis variant
 // to that window: every doubled effect must have its first row written shortly before a fault
 // that hit a process of the effect's service (a SIGKILL of it, or a drop of the Redis
-// connections). A second way, which the README does not name: a handler whose effect is written
-// and whose publish then fails (the broker restarting) fails as a whole, its claim is released,
-// and the retry applies the effect again. Those are counted apart (`publish`). A double that no
-// fault explains is a defect.
+// connections). A second way: a PostgreSQL backend ended after the effect's COMMIT reached the
+// server and before the client heard it: the handler sees an error, the retry applies the effect
+// again (`commit`). (A handler whose publish failed after its effect, a broker restarting, was a
+// third, until the handlers wrote what they publish to the outbox in the effect's transaction.)
+// A double that no fault explains is a defect.
 import type { FaultMoment } from './fault-driver.js';
 import type { Doubled } from './ledger-check.js';
 
 export interface AttributedDouble extends Doubled {
   /** The fault that explains it, and how long after the first row it hit. */
   readonly fault?: string;
-  readonly kind?: 'window' | 'publish';
+  readonly kind?: FaultMoment['kind'];
   readonly gapMs?: number;
 }
 

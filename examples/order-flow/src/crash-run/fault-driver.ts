@@ -40,10 +40,10 @@ export interface FaultMoment {
   readonly services: readonly string[];
   /**
    * `window`: a consumer killed or cut off from Redis between its effect and the completion (the
-   * redis-dedupe README's window). `publish`: a broker down while a handler published after its
-   * effect, so the handling failed and ran again.
+   * redis-dedupe README's window). `commit`: a PostgreSQL backend ended after the effect's
+   * COMMIT and before the client heard it, so the handling failed and ran again.
    */
-  readonly kind: 'window' | 'publish';
+  readonly kind: 'window' | 'commit';
 }
 
 export interface FaultDriverOptions {
@@ -55,11 +55,6 @@ export interface FaultDriverOptions {
   readonly log: (line: string) => void;
   /** Services whose processes a Redis drop hits (the consumers). */
   readonly consumerServices?: readonly string[];
-  /** Services whose handlers publish to Kafka / send to RabbitMQ (a restart of it fails them). */
-  readonly publishersTo?: {
-    readonly kafka: readonly string[];
-    readonly rabbitMq: readonly string[];
-  };
   /** Gives up when progress has not moved for this long before a fault's point. @default 120000 */
   readonly noProgressMs?: number;
   /** @default 500 */
@@ -76,7 +71,6 @@ export const totalKills = (tally: FaultTally) =>
 export async function driveFaults(options: FaultDriverOptions): Promise<FaultTally> {
   const { plan, actions, progress, log, noProgressMs = 120_000, pollMs = 500 } = options;
   const consumerServices = options.consumerServices ?? [];
-  const publishersTo = options.publishersTo ?? { kafka: [], rabbitMq: [] };
   const tally: FaultTally = {
     kills: {},
     kafkaRestarts: 0,
@@ -121,23 +115,11 @@ export async function driveFaults(options: FaultDriverOptions): Promise<FaultTal
     down.set(target, back);
   };
 
-  // A broker restart: its time window goes on the timeline, for the services that publish to it.
-  const restartBroker = async (
-    where: string,
-    broker: 'Kafka' | 'RabbitMQ',
-    restart: () => Promise<void>,
-    services: readonly string[],
-  ) => {
+  // Not on the timeline: handlers write what they publish to the outbox in their effect's
+  // transaction, so a broker restart cannot fail a handling after its effect.
+  const restartBroker = async (where: string, broker: string, restart: () => Promise<void>) => {
     log(`${where}: restarting ${broker}`);
-    const at = Date.now();
     await restart();
-    tally.timeline.push({
-      at,
-      until: Date.now(),
-      fault: `${broker} restart`,
-      services,
-      kind: 'publish',
-    });
     log(`${broker} is back`);
   };
 
@@ -150,15 +132,23 @@ export async function driveFaults(options: FaultDriverOptions): Promise<FaultTal
         log(`${where}: SIGKILLed ${fault.target}, back in ${fault.downMs} ms`);
         break;
       case 'restart-kafka':
-        await restartBroker(where, 'Kafka', actions.restartKafka, publishersTo.kafka);
+        await restartBroker(where, 'Kafka', actions.restartKafka);
         tally.kafkaRestarts++;
         break;
       case 'restart-rabbitmq':
-        await restartBroker(where, 'RabbitMQ', actions.restartRabbitMq, publishersTo.rabbitMq);
+        await restartBroker(where, 'RabbitMQ', actions.restartRabbitMq);
         tally.rabbitMqRestarts++;
         break;
       case 'terminate-postgres': {
+        const at = Date.now();
         const ended = await actions.terminatePostgres();
+        tally.timeline.push({
+          at,
+          until: Date.now(),
+          fault: `PostgreSQL: ${ended} backends ended`,
+          services: consumerServices,
+          kind: 'commit',
+        });
         tally.postgresRounds++;
         tally.postgresConnections += ended;
         log(`${where}: terminated ${ended} PostgreSQL backends of the set`);

@@ -27,18 +27,21 @@ export function createBillingService(infra: Infrastructure, options: BillingOpti
       bus.subscribe({
         ...subscribeOptions(infra),
         handlers: [
-          on(PaymentCompleted, async ({ data }) => {
-            await infra.ledger.record({
-              service: 'billing',
-              orderId: data.orderId,
-              effect: 'invoiced',
-            });
+          on(PaymentCompleted, ({ data }) => {
+            const { orderId } = data;
             const document = randomBytes(invoiceBytes).toString('base64'); // stands in for a rendered PDF
-            await bus.publish(
-              InvoiceIssued,
-              { orderId: data.orderId, documentBase64: document },
-              { partitionKey: data.orderId, ...infra.handlerEmit() },
-            );
+            // The invoice and its announcement commit together (see handlerTransaction).
+            return infra.handlerTransaction(async (transaction) => {
+              await infra.ledger.record(
+                { service: 'billing', orderId, effect: 'invoiced' },
+                transaction,
+              );
+              await bus.publish(
+                InvoiceIssued,
+                { orderId, documentBase64: document },
+                { partitionKey: orderId, transaction },
+              );
+            });
           }),
         ],
       }),

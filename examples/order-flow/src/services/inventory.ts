@@ -24,13 +24,6 @@ export function createInventoryService(
     ...infra.dedupe,
     retry: { initialDelayMs: 20, maxDeliveries: 3 },
   });
-  // The handler's transaction: the inbox's where there is one (its dedupe row commits with the
-  // rest), else one of its own.
-  const inTransaction = (fn: (transaction: unknown) => Promise<void>) => {
-    const { transaction } = infra.handlerEmit();
-    return transaction === undefined ? infra.transaction(fn) : fn(transaction);
-  };
-
   return {
     bus,
     stock,
@@ -40,7 +33,7 @@ export function createInventoryService(
         handlers: [
           on(PaymentCompleted, async ({ data }) => {
             const { orderId, lines } = data;
-            await inTransaction(async (transaction) => {
+            await infra.handlerTransaction(async (transaction) => {
               await infra.ledger.record(
                 { service: 'inventory', orderId, effect: 'reserved' },
                 transaction,

@@ -12,19 +12,22 @@ export function createShippingService(infra: Infrastructure) {
       bus.subscribe({
         ...subscribeOptions(infra),
         handlers: [
-          on(ShipOrder, async ({ data }) => {
-            await infra.ledger.record({
-              service: 'shipping',
-              orderId: data.orderId,
-              effect: 'shipped',
-            });
-            const trackingNumber = `TRK-${String(nextTracking++).padStart(6, '0')}`;
-            await bus.publish(
-              OrderShipped,
-              { orderId: data.orderId, trackingNumber },
-              { partitionKey: data.orderId, ...infra.handlerEmit() },
-            );
-          }),
+          on(ShipOrder, ({ data }) =>
+            // The shipment and its announcement commit together (see handlerTransaction).
+            infra.handlerTransaction(async (transaction) => {
+              const { orderId } = data;
+              await infra.ledger.record(
+                { service: 'shipping', orderId, effect: 'shipped' },
+                transaction,
+              );
+              const trackingNumber = `TRK-${String(nextTracking++).padStart(6, '0')}`;
+              await bus.publish(
+                OrderShipped,
+                { orderId, trackingNumber },
+                { partitionKey: orderId, transaction },
+              );
+            }),
+          ),
         ],
       }),
   };
