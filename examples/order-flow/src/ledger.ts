@@ -18,6 +18,8 @@ export interface Ledger {
    * entry commits if and only if the handling does.
    */
   record(entry: LedgerEntry, transaction?: unknown): Promise<void>;
+  /** Whether the effect is recorded, read as `record` would write it (in `transaction` when given). */
+  has(entry: LedgerEntry, transaction?: unknown): Promise<boolean>;
 }
 
 /** The embedded ledger: entries in memory, in the order they were recorded. */
@@ -27,6 +29,11 @@ export function createInMemoryLedger(): Ledger & { readonly entries: readonly Le
     entries,
     async record(entry) {
       entries.push(entry);
+    },
+    async has({ service, orderId, effect }) {
+      return entries.some(
+        (e) => e.service === service && e.orderId === orderId && e.effect === effect,
+      );
     },
   };
 }

@@ -3,7 +3,10 @@
 import { currentInboxTransaction, type SqlClient } from '@eda/postgres-outbox';
 import { countLedger, type Ledger, type LedgerEntry } from './ledger.js';
 
-/** `create table if not exists` for the ledger of `schema` (which must exist). */
+/**
+ * `create table if not exists` for the ledger of `schema` (which must exist), with an index on
+ * the order, for `has` (payments looks up every order it pays).
+ */
 export function ledgerSchemaSql(schema: string): string {
   return `create table if not exists "${schema}".ledger (
   seq bigint generated always as identity primary key,
@@ -11,7 +14,8 @@ export function ledgerSchemaSql(schema: string): string {
   order_id text not null,
   effect text not null,
   recorded_at timestamptz not null default now()
-)`;
+);
+create index if not exists ledger_order on "${schema}".ledger (order_id)`;
 }
 
 /**
@@ -20,10 +24,20 @@ export function ledgerSchemaSql(schema: string): string {
  */
 export function createPostgresLedger(pool: SqlClient, schema: string): Ledger {
   const insert = `insert into "${schema}".ledger (service, order_id, effect) values ($1, $2, $3)`;
+  const exists = `select 1 from "${schema}".ledger where service = $1 and order_id = $2 and effect = $3 limit 1`;
+  const clientFor = (transaction: unknown) =>
+    (transaction as SqlClient | undefined) ?? currentInboxTransaction() ?? pool;
   return {
     async record(entry: LedgerEntry, transaction?: unknown) {
-      const client = (transaction as SqlClient | undefined) ?? currentInboxTransaction() ?? pool;
-      await client.query(insert, [entry.service, entry.orderId, entry.effect]);
+      await clientFor(transaction).query(insert, [entry.service, entry.orderId, entry.effect]);
+    },
+    async has(entry: LedgerEntry, transaction?: unknown) {
+      const { rows } = await clientFor(transaction).query(exists, [
+        entry.service,
+        entry.orderId,
+        entry.effect,
+      ]);
+      return rows.length > 0;
     },
   };
 }

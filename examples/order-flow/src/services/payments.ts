@@ -24,7 +24,12 @@ export function createPaymentsService(infra: Infrastructure) {
     written,
     async completePayment(orderId: string, amountCents: number, lines: OrderLine[]) {
       await infra.transaction(async (transaction) => {
-        await infra.ledger.record({ service: 'payments', orderId, effect: 'paid' }, transaction);
+        const payment = { service: 'payments', orderId, effect: 'paid' };
+        // Paying is retried when PostgreSQL is unreachable, and a COMMIT can succeed although
+        // its connection was cut before the acknowledgment: the retry must find that payment
+        // rather than take the money (and announce it) twice.
+        if (await infra.ledger.has(payment, transaction)) return;
+        await infra.ledger.record(payment, transaction);
         await bus.publish(
           PaymentCompleted,
           { orderId, amountCents, lines },
