@@ -30,6 +30,7 @@ export type {
 } from './contracts/transport.js';
 export { assertKeyInside } from './data-ref.js';
 export { DEAD_LETTER_HEADERS, deadLetterHeaders } from './dead-letter-headers.js';
+export { deadLetterOf, type StoredDeadLetter } from './dead-letter-view.js';
 export {
   createDeadlines,
   createTimeLimit,
@@ -55,6 +56,8 @@ export {
   type OutgoingBuffer,
 } from './message-context.js';
 export { setOwn } from './own-property.js';
+export { redriveHeaders } from './redrive-headers.js';
+export { selectForRedrive } from './redrive-selection.js';
 export { createRetryPolicy, type RetryPolicy } from './retry-policy.js';
 export { CORE_SCOPE } from './telemetry/core-scope.js';
 export { type HeaderReader, traceHeadersOf } from './telemetry/creation-context.js';

@@ -32,6 +32,12 @@ export {
 export type { IdempotencyOptions } from './consumer/idempotency-step.js';
 export { UnhandledMessageError, type UnhandledPolicy } from './consumer/route-step.js';
 export type {
+  DeadLetter,
+  DeadLetterAdmin,
+  DeadLetterListOptions,
+  RedriveSelection,
+} from './contracts/dead-letter-admin.js';
+export type {
   AppendResult,
   EventStore,
   EventStoreCapabilities,
@@ -53,6 +59,7 @@ export type {
 } from './contracts/transport.js';
 export { type DataRef, formatDataRef, parseDataRef } from './data-ref.js';
 export { readDeadLetterReason } from './dead-letter-headers.js';
+export { type DecodedDeadLetterData, decodeDeadLetterData } from './dead-letter-view.js';
 export {
   type DomainEventDefinition,
   type DomainEventOptions,
@@ -102,6 +109,7 @@ export {
   type InMemoryBrokerOptions,
   type InMemoryDeadLetter,
 } from './memory/memory-broker.js';
+export { createInMemoryDeadLetterAdmin } from './memory/memory-dead-letter-admin.js';
 export {
   createInMemoryEventStore,
   type InMemoryEventStore,
@@ -148,6 +156,7 @@ export {
 } from './outbox/outbox-relay.js';
 export type { ClaimCheckOptions, PublishMiddleware } from './publisher/claim-check-offload.js';
 export { EncodeError, type MessageOptions } from './publisher/prepare-message.js';
+export { REDRIVE_HEADERS } from './redrive-headers.js';
 export { replay, type StateChange, when } from './replay.js';
 export type { RetryPolicyOptions } from './retry-policy.js';
 export type { ProcessSpanParent } from './tracing.js';

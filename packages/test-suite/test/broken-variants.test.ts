@@ -30,6 +30,10 @@ import {
   transportCases,
 } from '../src/index.js';
 import { ackingTransport } from './broken/acking-transport.js';
+import {
+  broadcastingDeadLetterAdmin,
+  forgetfulDeadLetterAdmin,
+} from './broken/careless-dead-letter-admin.js';
 import { cursorOutboxStore } from './broken/cursor-outbox-store.js';
 import { deferralCountingTransport } from './broken/deferral-counting-transport.js';
 import { detouringTransport } from './broken/detouring-transport.js';
@@ -95,6 +99,32 @@ const transportVariant = (
     runTransportCase,
     catches,
   );
+
+describe('broken dead-letter admins', () => {
+  const adminVariant = (
+    variant: string,
+    admin: Parameters<typeof memoryTransportSetup>[1],
+    catches: readonly Catch<TransportCase>[],
+  ) =>
+    describeVariant<TransportCase, TransportContractSetup>(
+      variant,
+      memoryTransportSetup(undefined, admin),
+      healthyTransport,
+      runTransportCase,
+      catches,
+    );
+  adminVariant('redrives to the whole topic', broadcastingDeadLetterAdmin, [
+    {
+      id: 'eventRedrive',
+      testCase: transportCases.eventRedrive,
+      failure: /the bystander saw it once/,
+    },
+  ]);
+  adminVariant('keeps redriven dead letters', forgetfulDeadLetterAdmin, [
+    { id: 'eventRedrive', testCase: transportCases.eventRedrive, failure: /again/ },
+    { id: 'commandRedrive', testCase: transportCases.commandRedrive, failure: /again/ },
+  ]);
+});
 
 describe('broken transports', () => {
   transportVariant('drops one message in a thousand', droppingTransport, [

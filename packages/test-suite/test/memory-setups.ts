@@ -2,13 +2,16 @@
 // broken-variant tests.
 import {
   createInMemoryBroker,
+  createInMemoryDeadLetterAdmin,
   createInMemoryEventStore,
   createInMemoryIdempotencyStore,
   createInMemoryOutboxStore,
   createInMemoryPayloadStore,
   createInMemoryTransport,
+  type DeadLetterAdmin,
   type EventStore,
   type IdempotencyStore,
+  type InMemoryBroker,
   type InMemoryOutboxStore,
   type InMemoryPayloadStore,
   type InMemoryTransaction,
@@ -37,10 +40,11 @@ export const MEMORY_IDLE_MS = 1000;
  */
 export function memoryTransportSetup(
   wrap: (transport: InMemoryTransport) => Transport = (transport) => transport,
+  deadLetterAdmin: (broker: InMemoryBroker) => DeadLetterAdmin = createInMemoryDeadLetterAdmin,
 ): TransportContractSetup {
   return {
     capabilities: inMemoryCapabilities,
-    hooks: ['killClient', 'restartBroker', 'connectWithSharedDestination'],
+    hooks: ['killClient', 'restartBroker', 'connectWithSharedDestination', 'deadLetterAdmin'],
     idleMs: MEMORY_IDLE_MS,
     async createEnvironment() {
       const broker = createInMemoryBroker();
@@ -76,6 +80,7 @@ export function memoryTransportSetup(
         async restartBroker() {
           broker.restart();
         },
+        deadLetterAdmin: async () => deadLetterAdmin(broker),
         async cleanup() {
           broker.close();
         },

@@ -22,6 +22,7 @@ import type { HandlerRegistration } from './handler-registration.js';
 import { handlerSlotsStep } from './handler-slots-step.js';
 import { handlerStep } from './handler-step.js';
 import { type IdempotencyOptions, idempotencyStep } from './idempotency-step.js';
+import { redriveStep } from './redrive-step.js';
 import { routeStep, type UnhandledPolicy } from './route-step.js';
 
 /** Everything one subscription's pipeline needs. */
@@ -54,6 +55,7 @@ export function createDeliveryHandler(options: DeliveryHandlerOptions): Delivery
   const { service, subscription, retryPolicy, observers } = options;
   const decode = composeMiddleware([decodeStep(options.codecs)]);
   const processMessage = composeMiddleware([
+    redriveStep(),
     claimCheckStep({
       store: options.payloadStore,
       codecs: options.codecs,

@@ -15,8 +15,14 @@ export interface InMemoryBrokerOptions {
 
 /** A dead-lettered message with the reason headers added. */
 export interface InMemoryDeadLetter {
+  /** Its place in the broker, unique per broker (for the dead-letter admin). */
+  readonly handle: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Uint8Array;
+  /** The record's key, kept so a redrive lands on the same partition. */
+  readonly key: string | undefined;
+  /** Whether it was read from a topic (an event) or a queue (a command). */
+  readonly from: 'topic' | 'queue';
 }
 
 /** Shared state of in-memory transports. */
@@ -31,6 +37,8 @@ export interface InMemoryBroker {
   queue(name: string): MemoryQueue;
   /** Dead letters of a subscription (consumer group or queue owner), oldest first. */
   deadLetters(subscription: string): readonly InMemoryDeadLetter[];
+  /** Removes a dead letter (redriven or discarded); the removed one, or undefined if none. */
+  removeDeadLetter(subscription: string, handle: string): InMemoryDeadLetter | undefined;
   /** Committed offsets of a group on a topic, per partition. */
   committedOffsets(group: string, topic: string): readonly number[] | undefined;
   /** Simulates a broker restart: every in-flight delivery is abandoned and redelivered. */
@@ -55,19 +63,25 @@ export function createInMemoryBroker(options: InMemoryBrokerOptions = {}): InMem
   const groups = new Map<string, ConsumerGroup>();
   const queues = new Map<string, MemoryQueue>();
   const deadLetters = new Map<string, InMemoryDeadLetter[]>();
+  let deadLettersStored = 0;
 
-  const sinkFor = (
-    record: StoredRecord,
-    disposition: Extract<Disposition, { type: 'dead-letter' }>,
-    origin: DeliveryOrigin,
-  ) => {
-    const list = deadLetters.get(disposition.reason.subscription) ?? [];
-    list.push({
-      headers: { ...record.headers, ...deadLetterHeaders(disposition.reason, origin) },
-      body: record.body,
-    });
-    deadLetters.set(disposition.reason.subscription, list);
-  };
+  const sinkFor =
+    (from: InMemoryDeadLetter['from']) =>
+    (
+      record: StoredRecord,
+      disposition: Extract<Disposition, { type: 'dead-letter' }>,
+      origin: DeliveryOrigin,
+    ) => {
+      const list = deadLetters.get(disposition.reason.subscription) ?? [];
+      list.push({
+        handle: String(++deadLettersStored),
+        headers: { ...record.headers, ...deadLetterHeaders(disposition.reason, origin) },
+        body: record.body,
+        key: record.key,
+        from,
+      });
+      deadLetters.set(disposition.reason.subscription, list);
+    };
 
   return {
     partitions,
@@ -76,11 +90,16 @@ export function createInMemoryBroker(options: InMemoryBrokerOptions = {}): InMem
       return getOrCreate(
         groups,
         `${name}\u0000${topic.name}`,
-        () => new ConsumerGroup(name, topic, startAt, sinkFor),
+        () => new ConsumerGroup(name, topic, startAt, sinkFor('topic')),
       );
     },
-    queue: (name) => getOrCreate(queues, name, () => new MemoryQueue(name, sinkFor)),
+    queue: (name) => getOrCreate(queues, name, () => new MemoryQueue(name, sinkFor('queue'))),
     deadLetters: (subscription) => deadLetters.get(subscription) ?? [],
+    removeDeadLetter(subscription, handle) {
+      const list = deadLetters.get(subscription) ?? [];
+      const index = list.findIndex((d) => d.handle === handle);
+      return index < 0 ? undefined : list.splice(index, 1)[0];
+    },
     committedOffsets: (group, topic) => groups.get(`${group}\u0000${topic}`)?.committed,
     restart() {
       for (const group of groups.values()) group.restart();

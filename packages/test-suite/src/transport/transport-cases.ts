@@ -1,6 +1,11 @@
 // Every case of the transport contract, by id. Kind-neutral cases exist once per kind, so
 // topics and queues are both held to them.
 
+import {
+  deadLetterListCase,
+  redriveCase,
+  redriveSelectionCase,
+} from './dead-letter-admin-cases.js';
 import { deferredRetryCase } from './deferred-cases.js';
 import {
   binaryDataCase,
@@ -60,6 +65,12 @@ export const transportCases = {
   commandKillClient: killClientCase('command'),
   eventRestartBroker: restartBrokerCase('event'),
   commandRestartBroker: restartBrokerCase('command'),
+  eventDeadLetterList: deadLetterListCase('event'),
+  commandDeadLetterList: deadLetterListCase('command'),
+  eventRedrive: redriveCase('event'),
+  commandRedrive: redriveCase('command'),
+  eventRedriveSelection: redriveSelectionCase('event'),
+  commandRedriveSelection: redriveSelectionCase('command'),
 } as const satisfies Readonly<Record<string, TransportCase>>;
 
 /** Id of a transport case. */

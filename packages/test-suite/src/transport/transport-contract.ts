@@ -65,6 +65,11 @@ function createContext(
       open.delete(transport); // a killed client is not closed again
     },
     restartBroker: () => hook('restartBroker')(),
+    deadLetterAdmin: async () => {
+      const admin = await hook('deadLetterAdmin')();
+      scope.defer(() => admin.close());
+      return admin;
+    },
     close: async (transport) => {
       if (open.delete(transport)) await transport.close();
     },
@@ -111,7 +116,7 @@ export const transportSuite: ContractSuite<
   TransportRequirement
 > = {
   subject: 'transport',
-  hooks: ['killClient', 'restartBroker', 'connectWithSharedDestination'],
+  hooks: ['killClient', 'restartBroker', 'connectWithSharedDestination', 'deadLetterAdmin'],
   cases: transportCases,
   createContext,
 };

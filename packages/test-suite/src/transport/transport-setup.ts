@@ -1,10 +1,14 @@
 // What an adapter gives the transport contract suite, and what each case receives.
-import type { Bus, BusOptions, Transport } from '@eda/core';
+import type { Bus, BusOptions, DeadLetterAdmin, Transport } from '@eda/core';
 import type { TransportCapabilities } from '@eda/core/adapter';
 import type { ContractCase, ContractTiming } from '../contract-case.js';
 
 /** Optional fault and routing hooks an environment may offer; cases that need one are skipped without it. */
-export type TransportHook = 'killClient' | 'restartBroker' | 'connectWithSharedDestination';
+export type TransportHook =
+  | 'killClient'
+  | 'restartBroker'
+  | 'connectWithSharedDestination'
+  | 'deadLetterAdmin';
 
 /** A capability flag or a hook that a transport case needs. */
 export type TransportRequirement = keyof TransportCapabilities | TransportHook;
@@ -34,6 +38,8 @@ export interface TransportEnvironment {
    * subscription to one of them also receives the others (for the unhandled-type case).
    */
   connectWithSharedDestination?(types: readonly string[]): Promise<Transport>;
+  /** The transport's dead-letter admin on this namespace (the suite closes it after the case). */
+  deadLetterAdmin?(): Promise<DeadLetterAdmin>;
   /** Deletes the namespace. Called once, after every client was closed. */
   cleanup(): Promise<void>;
 }
@@ -71,6 +77,8 @@ export interface TransportCaseContext {
   killClient(transport: Transport): Promise<void>;
   /** The environment's `restartBroker`. */
   restartBroker(): Promise<void>;
+  /** The environment's `deadLetterAdmin`, closed after the case. */
+  deadLetterAdmin(): Promise<DeadLetterAdmin>;
   /** The environment's `deadLetters`. */
   deadLetters(subscription: string): Promise<readonly DeadLetterRecord[]>;
   /**
