@@ -17,13 +17,16 @@ export const AUDIT_ACTIONS = [
   'retried',
   'dead-lettered',
   'lease-lost',
+  'redriven',
+  'discarded',
 ] as const;
 
 /**
  * What a service did to a message: `published` (event) and `sent` (command) straight to the
  * transport; `relayed`: an outbox relay published it, so its transaction had committed; the
  * consumer outcomes `handled`, `duplicate-skipped`, `stale-skipped`, `ignored`; `retried`;
- * `dead-lettered`; `lease-lost` (the idempotency lease ended before the handler did).
+ * `dead-lettered`; `lease-lost` (the idempotency lease ended before the handler did); an
+ * operator's `redriven` and `discarded` (of a dead letter, by the monitor's dead-letter desk).
  */
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

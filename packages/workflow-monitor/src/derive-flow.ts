@@ -19,11 +19,14 @@ interface Deadline {
   readonly reached: boolean;
 }
 
-/** Earliest time a record of `type` was seen (any action), or handled by `service` when given. */
+/** What an operator did to a dead letter: it says nothing about how far the flow got. */
+const OPERATOR_ACTIONS: ReadonlySet<string> = new Set(['redriven', 'discarded']);
+
+/** Earliest time a record of `type` was seen (any service action), or handled by `service` when given. */
 function reachedAt(timeline: readonly AuditRecord[], type: string, service?: string) {
   let at: number | undefined;
   for (const record of timeline) {
-    if (record.type !== type) continue;
+    if (record.type !== type || OPERATOR_ACTIONS.has(record.action)) continue;
     if (service !== undefined && (record.action !== 'handled' || record.service !== service))
       continue;
     if (at === undefined || record.at < at) at = record.at;

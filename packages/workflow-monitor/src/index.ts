@@ -24,6 +24,12 @@ export {
   createAuditReporter,
 } from './audit-reporter.js';
 export type { BatchSenderStats as AuditReporterStats } from './batch-sender.js';
+export {
+  createDeadLetterDesk,
+  type DeadLetterDesk,
+  type DeadLetterDeskOptions,
+} from './dead-letter-desk.js';
+export { deadLettersText, deadLetterText } from './dead-letter-text.js';
 export { deriveFlow, newlyPassed } from './derive-flow.js';
 export {
   compareRecords,

@@ -1,6 +1,10 @@
 // The operator's command line: lists flows by state, shows one flow's timeline or its Mermaid
-// diagram, read from the monitor's store. Parsing and printing only; bin.ts connects the store.
+// diagram, read from the monitor's store; lists, shows, redrives and discards dead letters.
+// Parsing and printing only; bin.ts connects the store and the transport.
 import { parseArgs } from 'node:util';
+import type { RedriveSelection } from '@eda/core';
+import type { DeadLetterDesk } from './dead-letter-desk.js';
+import { deadLettersText, deadLetterText } from './dead-letter-text.js';
 import type { FlowState } from './flow-summary.js';
 import { flowsText, flowText } from './flow-text.js';
 import type { MonitorStore } from './monitor-store.js';
@@ -11,8 +15,13 @@ export const MONITOR_CLI_USAGE = `usage: eda-monitor <command> [options]
   flows [--state running|stuck|failed|completed|unmatched] [--workflow NAME] [--limit N]
   stuck [--workflow NAME] [--limit N]      flows past a deadline, with the step they wait for
   show <correlation-id> [--mermaid]        a flow's timeline, or its Mermaid sequence diagram
-  serve [--port N]                         the web page: flows by state, timelines, diagrams
-connection: --database-url URL (or EDA_MONITOR_DATABASE_URL), --schema NAME, --table-prefix NAME`;
+  serve [--port N] [--subscription NAME]... the web page: flows, timelines, diagrams, dead letters
+  dead-letters <subscription> [--code CODE] [--limit N]   a subscription's dead letters
+  dead-letter <subscription> <handle>      one dead letter: reason, headers, data
+  redrive <subscription> (--handle H... | --code CODE | --all)   back to the subscription
+  discard <subscription> <handle>          remove one dead letter for good
+connection: --database-url URL (or EDA_MONITOR_DATABASE_URL), --schema NAME, --table-prefix NAME
+dead letters: --kafka-brokers HOST:PORT[,...] [--kafka-prefix P] or --rabbitmq-url URL`;
 
 const STATES: readonly FlowState[] = ['unmatched', 'running', 'stuck', 'completed', 'failed'];
 
@@ -33,6 +42,22 @@ function stateOf(value: string | undefined): FlowState | undefined {
   throw new UsageError(`--state is ${value}: use one of ${STATES.join(', ')}.`);
 }
 
+/** What `redrive` sends back: exactly one of --handle, --code and --all. */
+function selectionOf(values: {
+  handle?: string[] | undefined;
+  code?: string | undefined;
+  all?: boolean | undefined;
+}): RedriveSelection {
+  const given = [values.handle?.length, values.code, values.all].filter(Boolean).length;
+  if (given !== 1)
+    throw new UsageError(
+      'redrive needs exactly one of --handle H (repeatable), --code CODE, --all.',
+    );
+  if (values.handle?.length) return { handles: values.handle };
+  if (values.code) return { code: values.code };
+  return { all: true };
+}
+
 /** The options every command accepts (connection options are read by bin.ts). */
 export const MONITOR_CLI_OPTIONS = {
   state: { type: 'string' },
@@ -40,6 +65,13 @@ export const MONITOR_CLI_OPTIONS = {
   limit: { type: 'string' },
   mermaid: { type: 'boolean' },
   port: { type: 'string' },
+  code: { type: 'string' },
+  handle: { type: 'string', multiple: true },
+  all: { type: 'boolean' },
+  subscription: { type: 'string', multiple: true },
+  'kafka-brokers': { type: 'string' },
+  'kafka-prefix': { type: 'string' },
+  'rabbitmq-url': { type: 'string' },
   'database-url': { type: 'string' },
   schema: { type: 'string' },
   'table-prefix': { type: 'string' },
@@ -48,12 +80,13 @@ export const MONITOR_CLI_OPTIONS = {
 
 /**
  * Runs one command against `store`, printing with `print`.
- * @returns the exit code: 0 done, 1 a flow that does not exist, 2 a usage error.
+ * @returns the exit code: 0 done, 1 a flow or dead letter that does not exist, 2 a usage error.
  */
 export async function runMonitorCli(
   argv: readonly string[],
   store: Pick<MonitorStore, 'flows' | 'summary' | 'timeline'>,
   print: (text: string) => void,
+  deadLetters?: DeadLetterDesk,
 ): Promise<number> {
   try {
     const { values, positionals } = parseArgs({
@@ -87,6 +120,44 @@ export async function runMonitorCli(
         const timeline = await store.timeline(correlationId);
         print(values.mermaid ? sequenceDiagram(timeline) : flowText(summary, timeline));
         return 0;
+      }
+      case 'dead-letters':
+      case 'dead-letter':
+      case 'redrive':
+      case 'discard': {
+        const [subscription, handle] = rest;
+        if (!subscription) throw new UsageError(`${command} needs a subscription.`);
+        if (!deadLetters)
+          throw new UsageError(
+            `${command} needs the transport: pass --kafka-brokers or --rabbitmq-url.`,
+          );
+        if (command === 'dead-letters') {
+          const code = values.code;
+          print(
+            deadLettersText(
+              await deadLetters.list(subscription, { ...(code ? { code } : {}), limit }),
+            ),
+          );
+          return 0;
+        }
+        if (command === 'redrive') {
+          const redriven = await deadLetters.redrive(subscription, selectionOf(values));
+          print(
+            `redriven ${redriven.length}${redriven.length ? `: ${redriven.map((d) => d.handle).join(', ')}` : ''}`,
+          );
+          return 0;
+        }
+        if (!handle) throw new UsageError(`${command} needs a dead letter's handle.`);
+        if (command === 'discard') {
+          const discarded = await deadLetters.discard(subscription, handle);
+          print(discarded ? `discarded ${handle}` : `no dead letter ${handle} of ${subscription}`);
+          return discarded ? 0 : 1;
+        }
+        const deadLetter = await deadLetters.get(subscription, handle);
+        print(
+          deadLetter ? deadLetterText(deadLetter) : `no dead letter ${handle} of ${subscription}`,
+        );
+        return deadLetter ? 0 : 1;
       }
       case undefined:
       case 'help':

@@ -69,6 +69,12 @@ export function sequenceDiagram(timeline: readonly AuditRecord[]): string {
       case 'lease-lost':
         lines.push(`  Note over ${by}: ${type}: lease lost, the effect may have run twice`);
         break;
+      case 'redriven':
+      case 'discarded':
+        lines.push(
+          `  Note over ${by}: ${record.action} the dead letter ${type} of ${text(record.subscription ?? '?')}`,
+        );
+        break;
     }
   }
   const header = [...participants].map(

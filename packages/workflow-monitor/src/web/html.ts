@@ -31,6 +31,7 @@ body { font: 14px system-ui, sans-serif; margin: 1.5rem; color: #222; }
 table { border-collapse: collapse; } td, th { padding: .25rem .6rem; border-bottom: 1px solid #ddd; text-align: left; }
 .state-stuck, .state-failed { color: #b00020; font-weight: 600; } .state-completed { color: #1b5e20; }
 nav a { margin-right: .8rem; } pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; }
+form.inline { display: inline; } .notice { background: #e8f5e9; padding: .4rem .6rem; }
 </style>
 </head>
 <body>

@@ -17,10 +17,15 @@ export const PAGE_STATES: readonly FlowState[] = [
 const time = (at: number | undefined) => (at === undefined ? '' : new Date(at).toISOString());
 
 /** The flows page: links per state, then one row per flow. */
-export function flowsPage(flows: readonly FlowSummary[], state: FlowState | undefined): string {
+export function flowsPage(
+  flows: readonly FlowSummary[],
+  state: FlowState | undefined,
+  deadLetters = false,
+): string {
   const links = [
     `<a href="/">all</a>`,
     ...PAGE_STATES.map((s) => `<a href="/?state=${s}">${s}</a>`),
+    ...(deadLetters ? ['<a href="/dead-letters">dead letters</a>'] : []),
   ].join('');
   const rows = flows
     .map(
