@@ -1,4 +1,8 @@
 export type { PartitionLag, SeekTarget } from './group-admin.js';
+export {
+  createKafkaDeadLetterAdmin,
+  type KafkaDeadLetterAdminOptions,
+} from './kafka-dead-letter-admin.js';
 export type { KafkaSubscription } from './kafka-subscription.js';
 export {
   createKafkaTransport,

@@ -9,8 +9,8 @@ import {
   type Transport,
 } from '@eda/core';
 import type { DeliveryHandler, SubscribeOptions, TransportCapabilities } from '@eda/core/adapter';
-import { type Admin, Kafka } from 'kafkajs';
 import { groupLag, type PartitionLag, type SeekTarget, seekGroup } from './group-admin.js';
+import { clientOf, lazyAdmin } from './kafka-client.js';
 import {
   type KafkaSubscription,
   type ManagedSubscription,
@@ -21,13 +21,12 @@ import {
   type ResolvedKafkaOptions,
   resolveKafkaOptions,
 } from './kafka-transport-options.js';
-import { KAFKA_LOG_LEVELS } from './log-level.js';
 import { PartitionCounts } from './partition-counts.js';
 import { toRecord } from './record-mapping.js';
 import { RecordWriter, type TopicRecords } from './record-writer.js';
 import { KAFKA_SYSTEM, kafkaTelemetry, sendTarget, serverOf } from './telemetry.js';
 import { registerKill } from './testing-hooks.js';
-import { assertTopicName } from './topic-names.js';
+import { assertTopicName, checkedDeadLetterTopicFor } from './topic-names.js';
 import { TopicRegistry, type TopicSpec } from './topic-registry.js';
 import { type KafkaTransportStats, TransportMonitor } from './transport-events.js';
 
@@ -92,53 +91,16 @@ function capabilitiesFor(options: ResolvedKafkaOptions): TransportCapabilities {
   };
 }
 
-function clientOf(options: KafkaTransportOptions): { kafka: Kafka; owned: boolean } {
-  if (options.kafka && options.brokers) {
-    throw new ConfigurationError(
-      'Kafka transport: give either kafka (a client you built) or brokers (the transport builds one), not both.',
-    );
-  }
-  if (options.kafka) return { kafka: options.kafka, owned: false };
-  if (!options.brokers?.length) {
-    throw new ConfigurationError(
-      'Kafka transport needs a kafkajs client (kafka: new Kafka({...})) or bootstrap brokers (brokers: ["127.0.0.1:9092"]).',
-    );
-  }
-  return {
-    kafka: new Kafka({
-      clientId: options.clientId ?? 'eda',
-      brokers: [...options.brokers],
-      logLevel: KAFKA_LOG_LEVELS[options.logLevel ?? 'error'],
-    }),
-    owned: true,
-  };
-}
-
 /**
  * Creates a Kafka transport. Nothing connects until the first publish or subscribe.
  * @throws ConfigurationError for invalid options.
  */
 export function createKafkaTransport(options: KafkaTransportOptions): KafkaTransport {
   const resolved = resolveKafkaOptions(options);
-  if (options.logLevel !== undefined && !(options.logLevel in KAFKA_LOG_LEVELS)) {
-    throw new ConfigurationError(
-      `Kafka transport option logLevel is "${options.logLevel}": use nothing, error, warn, info or debug.`,
-    );
-  }
-  const { kafka } = clientOf(options);
+  const kafka = clientOf(options, 'Kafka transport');
   const monitor = new TransportMonitor(options.onEvent);
-  let admin: Promise<Admin> | undefined;
-  const adminClient = (): Promise<Admin> => {
-    if (!admin) {
-      const created = kafka.admin();
-      const connecting = created.connect().then(() => created);
-      admin = connecting;
-      connecting.catch(() => {
-        if (admin === connecting) admin = undefined;
-      });
-    }
-    return admin;
-  };
+  const admin = lazyAdmin(kafka);
+  const adminClient = admin.get;
   const registry = new TopicRegistry(adminClient);
   const writer = new RecordWriter(
     kafka,
@@ -167,11 +129,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): KafkaTrans
     }
     return topic;
   };
-  const deadLetterTopicFor = (subscription: string) =>
-    assertTopicName(
-      resolved.deadLetterTopicFor(subscription),
-      `deadLetterTopicFor("${subscription}")`,
-    );
+  const deadLetterTopicFor = checkedDeadLetterTopicFor(resolved.deadLetterTopicFor);
   const retryTopicFor = (subscription: string, tier: number) =>
     assertTopicName(
       resolved.retryTopicFor(subscription, tier),
@@ -310,9 +268,7 @@ export function createKafkaTransport(options: KafkaTransportOptions): KafkaTrans
   };
   const release = async () => {
     await writer.close();
-    const connected = admin;
-    admin = undefined;
-    if (connected) await (await connected.catch(() => undefined))?.disconnect();
+    await admin.close();
   };
   registerKill(transport, async () => {
     closed = true;

@@ -33,3 +33,11 @@ export function defaultRetryTopicFor(
 ): (subscription: string, tier: number) => string {
   return (subscription, tier) => `${prefix}${subscription}.retry.${tier}`;
 }
+
+/** `deadLetterTopicFor` whose every answer is checked against Kafka's rules. */
+export function checkedDeadLetterTopicFor(
+  deadLetterTopicFor: (subscription: string) => string,
+): (subscription: string) => string {
+  return (subscription) =>
+    assertTopicName(deadLetterTopicFor(subscription), `deadLetterTopicFor("${subscription}")`);
+}

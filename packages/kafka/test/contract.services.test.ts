@@ -23,7 +23,7 @@ const capabilities = {
 for (const major of kafkaMajors) {
   describeTransportContract(`kafka ${major}.x`, {
     capabilities,
-    hooks: ['killClient', 'restartBroker', 'connectWithSharedDestination'],
+    hooks: ['killClient', 'restartBroker', 'connectWithSharedDestination', 'deadLetterAdmin'],
     // Joining a group and rebalancing take seconds on a real broker.
     idleMs: 20_000,
     timeoutMs: 120_000,
@@ -51,6 +51,8 @@ for (const major of kafkaMajors) {
             clients[0]?.deadLetterTopicFor(subscription) ?? `${prefix}${subscription}.dlq`,
           );
         },
+        // On the namespace's prefix: its settled topics and reader groups go with the namespace.
+        deadLetterAdmin: async () => ns.deadLetterAdmin(),
         killClient: (transport) => killKafkaTransport(transport),
         restartBroker: () => restartKafka(major),
         async cleanup() {

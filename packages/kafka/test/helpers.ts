@@ -1,11 +1,14 @@
-// Shared set-up of the services tests: a transport on a unique topic prefix per test (deleted
-// afterwards), polling with an idle timeout, and a reader for dead-letter topics.
-import type { OutgoingMessage, Transport } from '@eda/core';
+// Shared set-up of the services tests: transports and dead-letter admins on a unique topic prefix
+// per test (its topics and groups deleted afterwards), polling with an idle timeout, and a reader
+// for dead-letter topics.
+import type { DeadLetterAdmin, OutgoingMessage, Transport } from '@eda/core';
 import { type Disposition, uuidv7 } from '@eda/core/adapter';
 import { type KafkaMajor, kafkaBrokers, kafkaClusterBrokers, uniqueName } from '@eda/test-services';
 import { Kafka, logLevel } from 'kafkajs';
 import {
+  createKafkaDeadLetterAdmin,
   createKafkaTransport,
+  type KafkaDeadLetterAdminOptions,
   type KafkaTransport,
   type KafkaTransportOptions,
 } from '../src/index.js';
@@ -61,6 +64,8 @@ export interface Namespace {
   readonly prefix: string;
   readonly kafka: Kafka;
   transport(options?: Partial<KafkaTransportOptions>): KafkaTransport;
+  /** A dead-letter admin naming topics as `transport(options)` does; its settled topics and reader groups are on the prefix too. */
+  deadLetterAdmin(options?: Partial<KafkaDeadLetterAdminOptions>): DeadLetterAdmin;
   /** A unique subscription (group) name, deleted at cleanup. */
   group(label?: string): string;
   /** Records of a topic from the start, as header strings and values. */
@@ -80,21 +85,28 @@ export function namespace(target: KafkaTarget, label = 'kafka'): Namespace {
   const prefix = `${uniqueName(label)}.`;
   const kafka = rawKafka(target);
   const transports: Transport[] = [];
+  const admins: DeadLetterAdmin[] = [];
   const groups: string[] = [];
+  const optionsWith = <T extends Partial<KafkaTransportOptions>>(options: T) => ({
+    brokers: brokersOf(target),
+    logLevel: 'nothing' as const,
+    onError: () => undefined,
+    topicPrefix: prefix,
+    ...options,
+    consumer: { ...fastConsumer, ...options.consumer },
+  });
   return {
     prefix,
     kafka,
     transport(options = {}) {
-      const transport = createKafkaTransport({
-        brokers: brokersOf(target),
-        logLevel: 'nothing',
-        onError: () => undefined,
-        topicPrefix: prefix,
-        ...options,
-        consumer: { ...fastConsumer, ...options.consumer },
-      });
+      const transport = createKafkaTransport(optionsWith(options));
       transports.push(transport);
       return transport;
+    },
+    deadLetterAdmin(options = {}) {
+      const admin = createKafkaDeadLetterAdmin(optionsWith(options));
+      admins.push(admin);
+      return admin;
     },
     group(groupLabel = 'group') {
       const name = `${prefix}${groupLabel}-${uuidv7().slice(-8)}`;
@@ -131,7 +143,7 @@ export function namespace(target: KafkaTarget, label = 'kafka'): Namespace {
       }
     },
     async cleanup() {
-      await Promise.allSettled(transports.map((t) => t.close()));
+      await Promise.allSettled([...transports, ...admins].map((t) => t.close()));
       const admin = kafka.admin();
       await admin.connect();
       try {
