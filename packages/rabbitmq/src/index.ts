@@ -8,6 +8,10 @@ export {
   type RabbitMqTransportOptions,
 } from './options.js';
 export {
+  createRabbitMqDeadLetterAdmin,
+  type RabbitMqDeadLetterAdminOptions,
+} from './rabbitmq-dead-letter-admin.js';
+export {
   createRabbitMqTransport,
   type RabbitMqNames,
   type RabbitMqTransport,

@@ -5,7 +5,7 @@
 import type { OutgoingMessage } from '@eda/core';
 import type { Delivery, MessagingServer } from '@eda/core/adapter';
 import { fromBinaryHeaders, toBinaryHeaders, traceHeadersOf } from '@eda/core/adapter';
-import type { ConsumeMessage, Options } from 'amqplib';
+import type { ConsumeMessage, Message, Options } from 'amqplib';
 import { RABBITMQ_SYSTEM } from './telemetry.js';
 
 /**
@@ -21,12 +21,18 @@ export const ATTEMPT_HEADER = 'x-eda-attempt';
 export const RETRY_REASON_HEADER = 'x-eda-retry-reason';
 
 /** Headers the broker sets on delivery; a republished copy must not carry them over. */
-const BROKER_HEADERS = new Set([
+export const BROKER_HEADERS: ReadonlySet<string> = new Set([
   'x-death',
   'x-delivery-count',
   'x-first-death-exchange',
   'x-first-death-queue',
   'x-first-death-reason',
+  // RabbitMQ 3.13 and later.
+  'x-last-death-exchange',
+  'x-last-death-queue',
+  'x-last-death-reason',
+  // RabbitMQ 4 quorum queues.
+  'x-acquired-count',
 ]);
 
 /** The body as a Buffer without copying. */
@@ -55,7 +61,7 @@ export function toPublishOptions(message: OutgoingMessage, mandatory: boolean): 
 }
 
 /** A header value as text, or undefined for values that cannot be an attribute. */
-function headerText(value: unknown): string | undefined {
+export function headerText(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
@@ -63,7 +69,7 @@ function headerText(value: unknown): string | undefined {
   return undefined;
 }
 
-function nonNegativeInteger(value: unknown): number | undefined {
+export function nonNegativeInteger(value: unknown): number | undefined {
   const n = typeof value === 'number' ? value : Number(headerText(value));
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
@@ -83,16 +89,8 @@ function priorAttempts(headers: Record<string, unknown>): number {
   return total;
 }
 
-/**
- * The delivery core's pipeline reads. `attempt` counts every delivery: earlier copies (delayed
- * retries), plus redeliveries of this copy from quorum queues' `x-delivery-count`, or from the
- * `redelivered` flag on classic queues (which cannot tell a second redelivery from the first).
- */
-export function toDelivery(
-  message: ConsumeMessage,
-  destination: string,
-  server?: MessagingServer,
-): Delivery {
+/** The envelope attributes of a received message: its `cloudEvents_` headers and content type. */
+export function attributesOf(message: Message): Record<string, string> {
   const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
   const text: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -104,6 +102,21 @@ export function toDelivery(
   const attributes = fromBinaryHeaders(text, { prefix: ATTRIBUTE_PREFIX });
   const contentType = message.properties.contentType as unknown;
   if (typeof contentType === 'string' && contentType) attributes.datacontenttype = contentType;
+  return attributes;
+}
+
+/**
+ * The delivery core's pipeline reads. `attempt` counts every delivery: earlier copies (delayed
+ * retries), plus redeliveries of this copy from quorum queues' `x-delivery-count`, or from the
+ * `redelivered` flag on classic queues (which cannot tell a second redelivery from the first).
+ */
+export function toDelivery(
+  message: ConsumeMessage,
+  destination: string,
+  server?: MessagingServer,
+): Delivery {
+  const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
+  const attributes = attributesOf(message);
   const deliveryCount = nonNegativeInteger(headers['x-delivery-count']);
   const redeliveries = deliveryCount ?? (message.fields.redelivered ? 1 : 0);
   return {
@@ -127,14 +140,26 @@ export function toDelivery(
  * same properties and headers, minus what the broker adds on delivery, plus `extra` headers.
  */
 export function copyOptions(
-  message: ConsumeMessage,
+  message: Message,
   extra: Record<string, string | number>,
 ): Options.Publish {
-  const { properties } = message;
   const headers: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(properties.headers ?? {}))
+  for (const [name, value] of Object.entries(message.properties.headers ?? {}))
     if (!BROKER_HEADERS.has(name)) headers[name] = value;
   Object.assign(headers, extra);
+  return republishOptions(message, headers);
+}
+
+/**
+ * Options of a copy of a received message with exactly `headers`: its id, type, content type and
+ * the other properties a publisher sets, persistent and `mandatory` (a copy that reaches no
+ * queue is an error, not a loss).
+ */
+export function republishOptions(
+  message: Message,
+  headers: Record<string, unknown>,
+): Options.Publish {
+  const { properties } = message;
   const optional = {
     contentType: properties.contentType as unknown,
     contentEncoding: properties.contentEncoding as unknown,

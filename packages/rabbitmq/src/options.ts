@@ -4,8 +4,11 @@ import { ConfigurationError } from '@eda/core';
 import type { ChannelModel, Options } from 'amqplib';
 import type { BackoffOptions } from './backoff.js';
 
-/** Which connection the transport is opening: publishes and consumers use separate ones. */
-export type ConnectionPurpose = 'publish' | 'consume';
+/**
+ * Which connection is being opened: the transport's publishes and consumers use separate ones;
+ * the dead-letter admin (`createRabbitMqDeadLetterAdmin`) opens one of its own.
+ */
+export type ConnectionPurpose = 'publish' | 'consume' | 'admin';
 
 /** RabbitMQ queue types this adapter declares. */
 export type QueueType = 'quorum' | 'classic';
@@ -21,8 +24,8 @@ export interface RabbitMqTransportOptions {
   readonly socketOptions?: Record<string, unknown>;
   /**
    * Opens a connection, instead of `url`. Called once per connection the transport needs (one for
-   * publishing, one for consuming) and again after each loss. The transport owns and closes what
-   * it returns.
+   * publishing, one for consuming; the dead-letter admin asks for one `admin` connection) and
+   * again after each loss. The transport owns and closes what it returns.
    */
   readonly connect?: (purpose: ConnectionPurpose) => Promise<ChannelModel>;
   /** Shown in RabbitMQ's connection list (`rabbitmqctl list_connections client_properties`). @default 'eda' */

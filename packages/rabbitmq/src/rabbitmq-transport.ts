@@ -64,8 +64,11 @@ export interface RabbitMqTransport extends Transport {
   readonly names: RabbitMqNames;
 }
 
-const connectWithUrl = (url: string | Options.Connect, socketOptions: Record<string, unknown>) =>
-  amqpConnect(url, socketOptions) as Promise<ChannelModel>;
+/** Opens a connection with amqplib from `url` (what `resolveOptions` calls without `connect`). */
+export const connectWithUrl = (
+  url: string | Options.Connect,
+  socketOptions: Record<string, unknown>,
+) => amqpConnect(url, socketOptions) as Promise<ChannelModel>;
 
 /**
  * Creates the transport. Nothing connects until the first publish or subscribe.

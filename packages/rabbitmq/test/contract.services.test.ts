@@ -1,6 +1,7 @@
 // The transport contract suite against the machine's real RabbitMQ. Each case gets its own
 // namespace of exchange and queue names; killClient cuts a client's sockets and refuses its
-// reconnects (a process that died), restartBroker stops and starts the RabbitMQ app.
+// reconnects (a process that died), restartBroker stops and starts the RabbitMQ app,
+// deadLetterAdmin reads the namespace's dead-letter queues.
 
 import type { Socket } from 'node:net';
 import { type Transport, UnavailableError } from '@eda/core';
@@ -55,13 +56,15 @@ async function createEnvironment(): Promise<TransportEnvironment> {
         queueFor: (type) => (carried.has(type) ? shared : `${ns.prefix}.${type}`),
       });
     },
+    // Closed by the suite after the case, and again (a no-op) at cleanup.
+    deadLetterAdmin: async () => ns.deadLetterAdmin(),
     cleanup: () => ns.cleanup(),
   };
 }
 
 describeTransportContract('rabbitmq', {
   capabilities: rabbitMqCapabilities,
-  hooks: ['killClient', 'restartBroker', 'connectWithSharedDestination'],
+  hooks: ['killClient', 'restartBroker', 'connectWithSharedDestination', 'deadLetterAdmin'],
   // A stopped and restarted broker app takes a few seconds to accept connections again.
   idleMs: 15_000,
   createEnvironment,

@@ -1,10 +1,13 @@
 // Test helpers: transports on a namespace of unique queue and exchange names, reading dead
 // letters back from the real broker, and deleting everything the namespace declared.
+
+import type { DeadLetterAdmin } from '@eda/core';
 import { fromBinaryHeaders } from '@eda/core/adapter';
 import { connectRabbit, endpoints, registerCleanup, uniqueName } from '@eda/test-services';
 import type { ChannelModel, Message } from 'amqplib';
 import {
   ATTRIBUTE_PREFIX,
+  createRabbitMqDeadLetterAdmin,
   createRabbitMqTransport,
   type RabbitMqTransport,
   type RabbitMqTransportOptions,
@@ -77,6 +80,8 @@ export interface RabbitNamespace {
   readonly prefix: string;
   /** A transport on this namespace; closed at cleanup. */
   transport(options?: Partial<RabbitMqTransportOptions>): RabbitMqTransport;
+  /** A dead-letter admin naming queues as this namespace's transports do; closed at cleanup. */
+  deadLetterAdmin(): DeadLetterAdmin;
   /** Every message that reached the subscription's dead-letter queue so far, oldest first. */
   deadLetters(subscription: string): Promise<DeadLetter[]>;
   /** Messages ready in a queue. */
@@ -93,6 +98,7 @@ export function useRabbitNamespace(label = 'rabbitmq'): RabbitNamespace {
   const queues = new Set<string>();
   const exchanges = new Set<string>([`${prefix}.events`]);
   const transports: RabbitMqTransport[] = [];
+  const admins: DeadLetterAdmin[] = [];
   const readDeadLetters = new Map<string, DeadLetter[]>();
   let reader: Promise<ChannelModel> | undefined;
   const named = (name: string) => {
@@ -105,7 +111,7 @@ export function useRabbitNamespace(label = 'rabbitmq'): RabbitNamespace {
     return reader;
   };
   const cleanable = registerCleanup(async () => {
-    await Promise.all(transports.map((t) => t.close()));
+    await Promise.all([...admins, ...transports].map((t) => t.close()));
     for (const name of transports[0]?.names.delayQueues() ?? []) {
       queues.add(name);
       exchanges.add(name);
@@ -133,6 +139,13 @@ export function useRabbitNamespace(label = 'rabbitmq'): RabbitNamespace {
       });
       transports.push(transport);
       return transport;
+    },
+    deadLetterAdmin() {
+      // Without `named`: the admin declares nothing, and a name it only looks up (a subscription
+      // that never ran) is no queue to delete.
+      const admin = createRabbitMqDeadLetterAdmin(namespaceOptions(prefix));
+      admins.push(admin);
+      return admin;
     },
     async deadLetters(subscription) {
       const read = readDeadLetters.get(subscription) ?? [];

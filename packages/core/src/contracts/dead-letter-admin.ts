@@ -17,7 +17,10 @@ export interface DeadLetter {
   readonly attributes: Readonly<Record<string, string>>;
   /** Why it was dead-lettered, from the dead-letter headers. */
   readonly reason: DeadLetterReason;
-  /** Where it was first delivered from: the topic or queue a redrive sends it back through. */
+  /**
+   * Where it was delivered from: the topic on a log (Kafka), the queue on a queue broker
+   * (RabbitMQ: an event's is the subscription's own queue, bound to the exchange).
+   */
   readonly destination: string;
   /** When it was dead-lettered (ISO 8601), where recorded. */
   readonly failedAt?: string;
