@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs through apt whatever up.sh needs and a fresh machine of the project's kind lacks.
+# Installs through apt whatever up.sh and the tests need and a fresh machine of the project's kind lacks.
 # On that kind (Debian 12 with Java 17, Maven, PostgreSQL, Redis and RabbitMQ) nothing is
 # missing and this returns at once; Kafka and S3Proxy jars are fetched by up.sh itself.
 set -euo pipefail
@@ -15,6 +15,8 @@ declare -A needs=(
   [pg_isready]=postgresql-client
   [psql]=postgresql-client
   [redis-cli]=redis-tools
+  # The workflow monitor's page is tested in headless Chromium (puppeteer-core, no download).
+  [chromium]=chromium
 )
 
 missing=()
