@@ -29,6 +29,7 @@ export {
   type DeadLetterDesk,
   type DeadLetterDeskOptions,
 } from './dead-letter-desk.js';
+export { routeDeadLetterAdmins } from './dead-letter-routes.js';
 export { deadLettersText, deadLetterText } from './dead-letter-text.js';
 export { deriveFlow, newlyPassed } from './derive-flow.js';
 export {
@@ -43,6 +44,7 @@ export {
 export { flowsText, flowText } from './flow-text.js';
 export { createInMemoryMonitorStore } from './memory-monitor-store.js';
 export { MONITOR_CLI_USAGE, runMonitorCli } from './monitor-cli.js';
+export { loadMonitorConfig, type MonitorConfig } from './monitor-config.js';
 export {
   ensureMonitorSchema,
   type MonitorTableOptions,

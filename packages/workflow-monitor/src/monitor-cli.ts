@@ -15,13 +15,13 @@ export const MONITOR_CLI_USAGE = `usage: eda-monitor <command> [options]
   flows [--state running|stuck|failed|completed|unmatched] [--workflow NAME] [--limit N]
   stuck [--workflow NAME] [--limit N]      flows past a deadline, with the step they wait for
   show <correlation-id> [--mermaid]        a flow's timeline, or its Mermaid sequence diagram
-  serve [--port N] [--subscription NAME]... the web page: flows, timelines, diagrams, dead letters
+  serve [--port N]                         the web page: flows, timelines, diagrams, dead letters
   dead-letters <subscription> [--code CODE] [--limit N]   a subscription's dead letters
   dead-letter <subscription> <handle>      one dead letter: reason, headers, data
   redrive <subscription> (--handle H... | --code CODE | --all)   back to the subscription
   discard <subscription> <handle>          remove one dead letter for good
 connection: --database-url URL (or EDA_MONITOR_DATABASE_URL), --schema NAME, --table-prefix NAME
-dead letters: --kafka-brokers HOST:PORT[,...] [--kafka-prefix P] or --rabbitmq-url URL`;
+dead letters: --config FILE, a module exporting { workflows, deadLetters: { admin, subscriptions } }`;
 
 const STATES: readonly FlowState[] = ['unmatched', 'running', 'stuck', 'completed', 'failed'];
 
@@ -68,10 +68,7 @@ export const MONITOR_CLI_OPTIONS = {
   code: { type: 'string' },
   handle: { type: 'string', multiple: true },
   all: { type: 'boolean' },
-  subscription: { type: 'string', multiple: true },
-  'kafka-brokers': { type: 'string' },
-  'kafka-prefix': { type: 'string' },
-  'rabbitmq-url': { type: 'string' },
+  config: { type: 'string' },
   'database-url': { type: 'string' },
   schema: { type: 'string' },
   'table-prefix': { type: 'string' },
@@ -129,7 +126,7 @@ export async function runMonitorCli(
         if (!subscription) throw new UsageError(`${command} needs a subscription.`);
         if (!deadLetters)
           throw new UsageError(
-            `${command} needs the transport: pass --kafka-brokers or --rabbitmq-url.`,
+            `${command} needs the transport's dead-letter admin: pass --config FILE (see the README).`,
           );
         if (command === 'dead-letters') {
           const code = values.code;
