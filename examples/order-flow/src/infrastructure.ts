@@ -11,6 +11,7 @@ import {
   createInMemoryTransport,
   createWorkflowTracker,
   type EventStore,
+  type OutboxRelayObserver,
   type OutboxStore,
   type PayloadStore,
   type Transport,
@@ -63,6 +64,8 @@ export interface Infrastructure {
   readonly audit?: { readonly reporter: AuditReporter; readonly monitor: WorkflowMonitor };
   /** Told about everything every bus does (the tracker, and in processes a progress printer). */
   readonly observers: readonly BusObserver[];
+  /** Told what the outbox relay published, where something watches it (the workflow monitor). */
+  readonly relayObservers?: readonly OutboxRelayObserver[];
   close(): Promise<void>;
 }
 
@@ -96,17 +99,30 @@ export function createOrderTracker(): WorkflowTracker {
   });
 }
 
-/** The order workflow the monitor watches: shipping must ship it, billing must invoice it. */
-export const ORDER_WORKFLOW = defineWorkflow({
-  name: 'order',
-  startsWith: 'payment.completed',
-  endsWith: { all: ['order.shipped', 'invoice.issued'] },
-  steps: [
-    { type: 'ship.order', service: 'shipping', deadlineMs: 5_000 },
-    { type: 'payment.completed', service: 'billing', deadlineMs: 5_000 },
-  ],
-  deadlineMs: 10_000,
-});
+/**
+ * The order workflow as the monitor watches it: a payment starts it, the shipment and the invoice
+ * end it; shipping and billing each have `stepMs` to act, the whole `totalMs`.
+ */
+export function orderWorkflow({
+  stepMs = 5_000,
+  totalMs = 10_000,
+}: {
+  readonly stepMs?: number | undefined;
+  readonly totalMs?: number | undefined;
+} = {}) {
+  return defineWorkflow({
+    name: 'order',
+    startsWith: 'payment.completed',
+    endsWith: { all: ['order.shipped', 'invoice.issued'] },
+    steps: [
+      { type: 'ship.order', service: 'shipping', deadlineMs: stepMs },
+      { type: 'payment.completed', service: 'billing', deadlineMs: stepMs },
+    ],
+    deadlineMs: totalMs,
+  });
+}
+
+export const ORDER_WORKFLOW = orderWorkflow();
 
 /** A monitor in this process, in memory, and a reporter every bus and relay report to. */
 function createEmbeddedAudit() {
@@ -140,6 +156,7 @@ export function createEmbeddedInfrastructure(): Infrastructure {
     tracker,
     audit,
     observers: [tracker.observe, audit.reporter.observe],
+    relayObservers: [audit.reporter.observeRelay],
     async close() {
       await audit.reporter.close();
       await transport.close();

@@ -83,7 +83,7 @@ export async function runOrderFlow(infra: Infrastructure): Promise<OrderFlowRepo
     transport,
     pollIntervalMs: 50,
     // Outbox messages reach the monitor as published only once the relay published them.
-    ...(infra.audit ? { observers: [infra.audit.reporter.observeRelay] } : {}),
+    ...(infra.relayObservers ? { observers: infra.relayObservers } : {}),
   });
   relay.start();
 

@@ -8,8 +8,9 @@ import {
   createCompositeTransport,
   type EventStore,
   type IdempotencyStore,
+  type OutboxRelayObserver,
 } from '@eda/core';
-import { createKafkaTransport, type KafkaTransport } from '@eda/kafka';
+import { createKafkaTransport, type KafkaTransport, type KafkaTransportOptions } from '@eda/kafka';
 import {
   createPostgresEventStore,
   createPostgresInbox,
@@ -21,7 +22,11 @@ import {
   type PostgresOutboxStore,
   withTransaction,
 } from '@eda/postgres-outbox';
-import { createRabbitMqTransport, type RabbitMqTransport } from '@eda/rabbitmq';
+import {
+  createRabbitMqTransport,
+  type RabbitMqTransport,
+  type RabbitMqTransportOptions,
+} from '@eda/rabbitmq';
 import { createRedisIdempotencyStore } from '@eda/redis-dedupe';
 import { createS3PayloadStore } from '@eda/s3-claimcheck';
 import { readEndpoints, type ServiceEndpoints } from '@eda/test-services';
@@ -48,6 +53,8 @@ export interface RealInfrastructureOptions {
   readonly consumerConcurrency?: number;
   /** Told about everything every bus does, besides the workflow tracker. */
   readonly observers?: readonly BusObserver[];
+  /** Told what the outbox relay published (the workflow monitor's reporter). */
+  readonly relayObservers?: readonly OutboxRelayObserver[];
   /**
    * Told about connection trouble the adapters handle by themselves (a lost RabbitMQ or
    * PostgreSQL connection, being reconnected; a Kafka commit that failed and is tried again).
@@ -82,14 +89,17 @@ export async function prepareSchema(pool: pg.Pool, namespace: string): Promise<v
   await pool.query(ledgerSchemaSql(schema));
 }
 
-/** The transports of `namespace`: Kafka for events, RabbitMQ for commands. */
-export function createRealTransports(
+/**
+ * The options of `namespace`'s transports (Kafka for events, RabbitMQ for commands), also what
+ * their dead-letter admins take so that they name topics and queues the same way.
+ */
+export function realTransportOptions(
   namespace: string,
   onError?: (error: unknown) => void,
   endpoints: ServiceEndpoints = readEndpoints(),
-) {
+): { readonly kafka: KafkaTransportOptions; readonly rabbitMq: RabbitMqTransportOptions } {
   const prefix = `${namespace}.`;
-  const events = createKafkaTransport({
+  const kafka: KafkaTransportOptions = {
     brokers: endpoints.kafkaBrokers,
     topicPrefix: prefix,
     logLevel: 'nothing',
@@ -97,16 +107,29 @@ export function createRealTransports(
     // With logLevel 'nothing' the Kafka transport's own default is silence: a failed commit
     // or a consumer crash would leave no trace in a process's output.
     ...(onError ? { onError } : {}),
-  });
-  const commands = createRabbitMqTransport({
+  };
+  const rabbitMq: RabbitMqTransportOptions = {
     url: endpoints.amqpUrl,
     exchange: `${prefix}events`,
     queueFor: (type) => `${prefix}${type}`,
     subscriptionQueueFor: (name) => `${prefix}${name}`,
     deadLetterQueueFor: (name) => `${prefix}${name}.dead-letter`,
     ...(onError ? { onError } : {}),
-  });
-  return { events, commands };
+  };
+  return { kafka, rabbitMq };
+}
+
+/** The transports of `namespace`: Kafka for events, RabbitMQ for commands. */
+export function createRealTransports(
+  namespace: string,
+  onError?: (error: unknown) => void,
+  endpoints: ServiceEndpoints = readEndpoints(),
+) {
+  const options = realTransportOptions(namespace, onError, endpoints);
+  return {
+    events: createKafkaTransport(options.kafka),
+    commands: createRabbitMqTransport(options.rabbitMq),
+  };
 }
 
 async function connectRedis(url: string, connectionName: string): Promise<Redis> {
@@ -134,6 +157,7 @@ export async function createRealInfrastructure(
     transport: withTransport = true,
     prepareSchema: prepare = true,
     observers = [],
+    relayObservers,
     onError,
     consumerConcurrency,
   } = options;
@@ -194,6 +218,7 @@ export async function createRealInfrastructure(
     ledger: createPostgresLedger(pool, schema),
     tracker,
     observers: [tracker.observe, ...observers],
+    ...(relayObservers ? { relayObservers } : {}),
     async close() {
       await transport?.close();
       await outbox.close();

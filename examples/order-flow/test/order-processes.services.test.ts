@@ -53,7 +53,9 @@ describe('order flow as separate processes', () => {
   afterAll(async () => {
     try {
       // Stopped cleanly: SIGTERM ends every process with exit code 0 (none needed SIGKILL).
-      if (set) expect(await set.stop()).toEqual([]);
+      const unclean = set ? await set.stop() : [];
+      if (unclean.length) console.log(lines.slice(-200).join('\n')); // what they said while stopping
+      expect(unclean).toEqual([]);
     } finally {
       await monitor?.close();
       await deleteNamespace(namespace);

@@ -5,7 +5,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type OrderRequest, SCALABLE, SERVICE_NAMES, type ServiceName } from './services.js';
+import {
+  FLOW_SERVICES,
+  type OrderRequest,
+  SCALABLE,
+  SERVICE_NAMES,
+  type ServiceName,
+} from './services.js';
 
 const SERVICE_PROCESS = fileURLToPath(new URL('./service-process.ts', import.meta.url));
 const EXAMPLE_DIR = fileURLToPath(new URL('../..', import.meta.url));
@@ -15,7 +21,7 @@ export interface ProcessSetOptions {
   readonly namespace: string;
   /** Instances of each scalable service (relay, inventory, shipping, billing, notifications). @default 1 each */
   readonly instances?: Partial<Record<ServiceName, number>>;
-  /** Run only these services. @default every service */
+  /** Run only these services; add `monitor` for the workflow monitor (every process then reports to it). @default every service of the flow, no monitor */
   readonly services?: readonly ServiceName[];
   /** Extra environment of every process, such as an endpoint (`EDA_POSTGRES_URL`). */
   readonly env?: Readonly<Record<string, string>>;
@@ -84,7 +90,7 @@ function membersOf(
 
 /** Starts every process and resolves once all of them are running. */
 export async function startProcessSet(options: ProcessSetOptions): Promise<ProcessSet> {
-  const { namespace, services = SERVICE_NAMES, instances = {}, env = {} } = options;
+  const { namespace, services = FLOW_SERVICES, instances = {}, env = {} } = options;
   const onLine = options.onLine ?? ((from, line) => console.log(`[${from}] ${line}`));
   const members = membersOf(services, instances);
   const unexpectedExits: string[] = [];
@@ -108,6 +114,8 @@ export async function startProcessSet(options: ProcessSetOptions): Promise<Proce
         env: {
           ...process.env,
           ...env,
+          // With a monitor in the set, every process reports to it.
+          ...(services.includes('monitor') ? { EDA_ORDER_FLOW_AUDIT: 'on' } : {}),
           EDA_ORDER_FLOW_NAMESPACE: namespace,
           EDA_ORDER_FLOW_INSTANCE: member.name.split('#')[1],
         },

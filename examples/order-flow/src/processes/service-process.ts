@@ -3,13 +3,19 @@
 // starts these; each can also be started by hand. It stops cleanly on SIGTERM or SIGINT, and
 // when its standard input ends (the supervisor went away), so no process outlives its set.
 import { createInterface } from 'node:readline';
-import { describeError } from '@eda/core';
+import { type BusObserver, describeError } from '@eda/core';
 import { readEndpoints } from '@eda/test-services';
+import {
+  type AuditRecord,
+  createAuditReporter,
+  createTransportAuditSink,
+} from '@eda/workflow-monitor';
 import { createRealInfrastructure } from '../real-infrastructure.js';
 import { startTracing } from '../tracing.js';
 import { progressPrinter } from './progress.js';
 import { isServiceName, runService, SERVICE_NAMES } from './services.js';
 import { untilAvailable } from './until-available.js';
+import { runWorkflowMonitor } from './workflow-monitor-service.js';
 
 const service = process.argv[2];
 if (!isServiceName(service)) {
@@ -31,6 +37,25 @@ const stdin = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE
 // order piped in at once), where a reader created later would miss them.
 const orderLines = stdin[Symbol.asyncIterator]();
 
+// EDA_ORDER_FLOW_AUDIT=on (a set with the monitor): every bus and the relay report what they did
+// as audit records on Kafka, for the monitor process. Payments writes to the outbox only: the
+// relay reports its messages once they are committed and published.
+let auditSink: (records: readonly AuditRecord[]) => Promise<void> = async () => {
+  throw new Error('the transport is not connected yet');
+};
+const audit =
+  process.env.EDA_ORDER_FLOW_AUDIT === 'on' && service !== 'payments' && service !== 'monitor'
+    ? createAuditReporter({
+        service,
+        // The sink is made once the transport exists (below); the reporter buffers until then.
+        sink: (records: readonly AuditRecord[]) => auditSink(records),
+      })
+    : undefined;
+const observers: BusObserver[] = [
+  progressPrinter(say, process.env.EDA_ORDER_FLOW_PROGRESS === 'quiet'),
+  ...(audit ? [audit.observe] : []),
+];
+
 const infra = await createRealInfrastructure({
   namespace,
   // Each effect commits with its inbox row: a consumer killed at any point applies it once.
@@ -45,11 +70,15 @@ const infra = await createRealInfrastructure({
     ? { consumerConcurrency: Number(process.env.EDA_ORDER_FLOW_CONCURRENCY) }
     : {}),
   // EDA_ORDER_FLOW_PROGRESS=quiet prints only the exceptions (a crash run of thousands of orders).
-  observers: [progressPrinter(say, process.env.EDA_ORDER_FLOW_PROGRESS === 'quiet')],
+  observers,
+  ...(audit ? { relayObservers: [audit.observeRelay] } : {}),
   // The adapters reconnect by themselves; say so, so a process riding out an outage shows it.
   onError: (error) =>
     say(`connection trouble, handled by the adapter: ${describeError(error).message}`),
 });
+
+if (audit && infra.events)
+  auditSink = createTransportAuditSink({ transport: infra.events, service });
 
 let running: ReturnType<typeof runService> | undefined;
 let stopping: Promise<void> | undefined;
@@ -62,6 +91,7 @@ function stop(why: string): Promise<void> {
     // A stop that hangs (a broker gone for good) must not keep the process forever.
     setTimeout(() => process.exit(1), 15_000).unref();
     await running?.stop();
+    await audit?.close(); // sends what it still holds, within its own time limit
     await infra.close();
     await tracing?.shutdown();
     process.exit(0);
@@ -77,11 +107,12 @@ try {
     log: say,
     signal: shutdown.signal,
   });
-  running = runService(service, infra, {
+  const io = {
     say,
     signal: shutdown.signal,
     orders: { [Symbol.asyncIterator]: () => orderLines },
-  });
+  };
+  running = service === 'monitor' ? runWorkflowMonitor(infra, io) : runService(service, infra, io);
   void running.finished?.then(() => stop('its order feed ended'));
   await running.started;
   say('@ready');

@@ -25,11 +25,18 @@ export const SERVICE_NAMES = [
   'shipping',
   'billing',
   'notifications',
+  'monitor',
 ] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
-/** Payments takes the orders on its standard input, so exactly one runs; the others scale. */
-export const SCALABLE: readonly ServiceName[] = SERVICE_NAMES.filter((s) => s !== 'payments');
+/** The order flow's own services: what a process set runs unless told (the monitor watches them). */
+export const FLOW_SERVICES: readonly ServiceName[] = SERVICE_NAMES.filter((s) => s !== 'monitor');
+
+/**
+ * Payments takes the orders on its standard input, so exactly one runs; one monitor evaluates
+ * the deadlines; the others scale.
+ */
+export const SCALABLE: readonly ServiceName[] = FLOW_SERVICES.filter((s) => s !== 'payments');
 
 export const isServiceName = (name: unknown): name is ServiceName =>
   SERVICE_NAMES.includes(name as ServiceName);
@@ -122,6 +129,8 @@ function runRelay(infra: Infrastructure, io: ServiceIo): RunningService {
     store: infra.outbox,
     transport: infra.transport,
     tracing: EXAMPLE_TRACING,
+    // What it published, for the workflow monitor (an outbox write counts once relayed).
+    ...(infra.relayObservers ? { observers: infra.relayObservers } : {}),
     // The relay backs off and retries by itself; say why, so a waiting relay is visible.
     onError: (error) => io.say(`relay: ${describeError(error).message}`),
   });
@@ -152,7 +161,7 @@ function billingOptionsFromEnv(): BillingOptions {
 }
 
 function runConsumer(
-  service: Exclude<ServiceName, 'payments' | 'relay'>,
+  service: Exclude<ServiceName, 'payments' | 'relay' | 'monitor'>,
   infra: Infrastructure,
   io: ServiceIo,
 ): RunningService {
@@ -184,5 +193,9 @@ export function runService(
 ): RunningService {
   if (service === 'payments') return runPayments(infra, io);
   if (service === 'relay') return runRelay(infra, io);
+  if (service === 'monitor')
+    throw new Error(
+      'The monitor runs on the real infrastructure: see workflow-monitor-service.ts.',
+    );
   return runConsumer(service, infra, io);
 }
