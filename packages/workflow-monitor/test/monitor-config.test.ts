@@ -46,7 +46,12 @@ describe('routeDeadLetterAdmins', () => {
     const broker = createInMemoryBroker();
     const memory = createInMemoryDeadLetterAdmin(broker);
     let closed = 0;
-    const counted = { ...memory, close: async () => void (closed += 1) };
+    const counted = {
+      ...memory,
+      close: async () => {
+        closed += 1;
+      },
+    };
     const admin = routeDeadLetterAdmins({ billing: counted, inventory: counted });
     expect(await admin.list('billing')).toEqual([]);
     await expect(admin.list('shipping')).rejects.toThrow(
