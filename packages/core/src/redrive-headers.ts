@@ -5,6 +5,7 @@
 // is dead-lettered with a new reason.
 import { DEAD_LETTER_HEADERS } from './dead-letter-headers.js';
 
+/** Names of the headers a redriven copy carries (`x-eda-redrive-for` and the rest). */
 export const REDRIVE_HEADERS = {
   /** The only subscription that handles the copy. */
   for: 'x-eda-redrive-for',
