@@ -2,23 +2,18 @@
 // reporter publishes its batches on the transport it already uses; the monitor reads them in
 // its own consumer group. A malformed batch ends on the broker's dead-letter destination with
 // its reason, after its good records were stored, and the consumer goes on.
-import { createBus, defineEvent, on, type Transport } from '@eda/core';
-import { connectRabbit, uniqueName, usePostgresSchema } from '@eda/test-services';
+import { createBus, defineEvent, on } from '@eda/core';
+import { connectRabbit } from '@eda/test-services';
 import { waitFor } from '@eda/test-suite';
 import {
   auditBatchMessage,
-  consumeAuditRecords,
   createAuditReporter,
-  createPostgresMonitorStore,
   createTransportAuditSink,
-  createWorkflowMonitor,
   defineWorkflow,
-  ensureMonitorSchema,
 } from '@eda/workflow-monitor';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deleteNamespace } from '../src/delete-namespace.js';
-import { createRealTransports } from '../src/real-infrastructure.js';
+import type { createRealTransports } from '../src/real-infrastructure.js';
+import { monitorOnBroker } from './monitor-on-broker.js';
 
 const OrderPlaced = defineEvent<{ orderId: string }>({ type: 'order.placed', owner: 'orders' });
 const order = defineWorkflow({
@@ -44,36 +39,14 @@ function eventually(
 
 describe.each(['kafka', 'rabbitmq'] as const)('audit records over %s', (broker) => {
   it('reach a monitor on PostgreSQL in its own group; a malformed batch is dead-lettered on the broker after its good records were stored', async () => {
-    const namespace = uniqueName(`audit-${broker}`);
-    const { events, commands } = createRealTransports(namespace);
-    const transport: Transport = broker === 'kafka' ? events : commands;
-    cleanups.push(() => deleteNamespace(namespace));
-    cleanups.push(() => Promise.all([events.close(), commands.close()]));
-    const schema = await usePostgresSchema('audit_monitor');
-    cleanups.push(() => schema.cleanup());
-    const pool = new pg.Pool(schema.clientConfig('eda-audit-monitor-test'));
-    cleanups.push(() => pool.end());
-    await ensureMonitorSchema(pool, { schema: schema.name });
-    const monitor = createWorkflowMonitor({
-      store: createPostgresMonitorStore({ pool, schema: schema.name }),
-      workflows: [order],
-    });
     const errors: unknown[] = [];
-    // Progress for the waits: records the monitor stored so far.
-    let stored = 0;
-    const counted = {
-      ingest: async (records: readonly unknown[]) => {
-        const result = await monitor.ingest(records);
-        stored += result.stored;
-        return result;
-      },
-    };
-    const consumer = await consumeAuditRecords({
-      transport,
-      monitor: counted,
+    const { namespace, events, commands, transport, monitor, stored } = await monitorOnBroker({
+      broker,
+      label: 'audit',
+      workflows: [order],
+      cleanups,
       onError: (e) => errors.push(e),
     });
-    cleanups.push(() => consumer.close());
 
     const reporterOf = (service: string) => {
       const reporter = createAuditReporter({
@@ -101,7 +74,7 @@ describe.each(['kafka', 'rabbitmq'] as const)('audit records over %s', (broker) 
         return (await monitor.flow('flow-1'))?.timeline.length === 2;
       },
       'the publish and its handling in the monitor',
-      () => stored,
+      stored,
     );
     const view = await monitor.flow('flow-1');
     expect(view?.timeline.map((r) => `${r.service} ${r.action}`)).toEqual([
@@ -134,7 +107,7 @@ describe.each(['kafka', 'rabbitmq'] as const)('audit records over %s', (broker) 
     await eventually(
       async () => (await monitor.flow('flow-3')) !== undefined,
       'the batch behind the malformed one',
-      () => stored,
+      stored,
     );
     expect(
       (await monitor.flow('flow-2'))?.timeline,

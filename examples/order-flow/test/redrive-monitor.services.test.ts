@@ -5,25 +5,19 @@
 // timeline. On Kafka (a topic, where the redrive must reach only the failed group: a second
 // group of the topic must not handle it again) and on RabbitMQ.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBus, defineEvent, EdaError, on, type Transport } from '@eda/core';
+import { createBus, defineEvent, EdaError, on } from '@eda/core';
 import { createKafkaDeadLetterAdmin } from '@eda/kafka';
 import { createRabbitMqDeadLetterAdmin } from '@eda/rabbitmq';
-import { uniqueName, usePostgresSchema } from '@eda/test-services';
 import { waitFor } from '@eda/test-suite';
 import {
-  consumeAuditRecords,
   createAuditReporter,
   createDeadLetterDesk,
-  createPostgresMonitorStore,
   createTransportAuditSink,
-  createWorkflowMonitor,
   defineWorkflow,
-  ensureMonitorSchema,
 } from '@eda/workflow-monitor';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deleteNamespace } from '../src/delete-namespace.js';
-import { createRealTransports, realTransportOptions } from '../src/real-infrastructure.js';
+import { realTransportOptions } from '../src/real-infrastructure.js';
+import { monitorOnBroker } from './monitor-on-broker.js';
 
 const OrderPlaced = defineEvent<{ orderId: string }>({ type: 'order.placed', owner: 'orders' });
 const OrderShipped = defineEvent<{ orderId: string }>({ type: 'order.shipped', owner: 'shipping' });
@@ -50,32 +44,12 @@ describe.each(['kafka', 'rabbitmq'] as const)(
   'dead letters on %s through the monitor',
   (broker) => {
     it('a poison order is listed with its reason; after the fix one redrive delivers it once, to its subscription only, and the monitor shows the flow completed', async () => {
-      const namespace = uniqueName(`redrive-${broker}`);
-      const { events, commands } = createRealTransports(namespace);
-      const transport: Transport = broker === 'kafka' ? events : commands;
-      cleanups.push(() => deleteNamespace(namespace));
-      cleanups.push(() => Promise.all([events.close(), commands.close()]));
-      const schema = await usePostgresSchema('redrive_monitor');
-      cleanups.push(() => schema.cleanup());
-      const pool = new pg.Pool(schema.clientConfig('eda-redrive-monitor-test'));
-      cleanups.push(() => pool.end());
-      await ensureMonitorSchema(pool, { schema: schema.name });
-      const monitor = createWorkflowMonitor({
-        store: createPostgresMonitorStore({ pool, schema: schema.name }),
+      const { namespace, transport, monitor, stored } = await monitorOnBroker({
+        broker,
+        label: 'redrive',
         workflows: [order],
+        cleanups,
       });
-      let stored = 0;
-      const consumer = await consumeAuditRecords({
-        transport,
-        monitor: {
-          ingest: async (records) => {
-            const result = await monitor.ingest(records);
-            stored += result.stored;
-            return result;
-          },
-        },
-      });
-      cleanups.push(() => consumer.close());
       const options = realTransportOptions(namespace);
       const admin =
         broker === 'kafka'
@@ -125,7 +99,7 @@ describe.each(['kafka', 'rabbitmq'] as const)(
           idleMs: 60_000,
           intervalMs: 200,
           description,
-          progress: () => stored + shipped.length + audited.length,
+          progress: () => stored() + shipped.length + audited.length,
         });
 
       let listed: Awaited<ReturnType<typeof desk.list>> = [];
