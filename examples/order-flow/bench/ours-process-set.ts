@@ -55,8 +55,10 @@ export async function startOurs(options: {
   readonly namespace: string;
   readonly instances: Partial<Record<ServiceName, number>>;
   readonly onLine: (from: string, line: string) => void;
+  /** Adds the workflow monitor process, so every process also reports its audit records. */
+  readonly withMonitor?: boolean;
 }): Promise<OursPipeline> {
-  const { postgresUrl, namespace, instances, onLine } = options;
+  const { postgresUrl, namespace, instances, onLine, withMonitor = false } = options;
   const schema = schemaOf(namespace);
   const pool = new pg.Pool({ connectionString: postgresUrl, max: 2 });
   await prepareSchema(pool, namespace);
@@ -67,7 +69,7 @@ export async function startOurs(options: {
     // Spans off, as the raw stages have none (the tracing cost is benchmarked in @eda/core).
     set = await startProcessSet({
       namespace,
-      services: MEASURED_SERVICES,
+      services: withMonitor ? [...MEASURED_SERVICES, 'monitor'] : MEASURED_SERVICES,
       instances,
       onLine,
       env: { EDA_ORDER_FLOW_TRACING: 'off' },

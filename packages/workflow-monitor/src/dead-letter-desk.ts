@@ -34,11 +34,15 @@ export interface DeadLetterDesk {
 
 export function createDeadLetterDesk(options: DeadLetterDeskOptions): DeadLetterDesk {
   const { admin, monitor, operator = 'eda-monitor', clock = Date.now } = options;
-  // The action is recorded after it happened: a failure to record leaves the action done and
-  // is thrown, so the operator sees that the timeline lacks it.
-  const record = async (action: 'redriven' | 'discarded', deadLetters: readonly DeadLetter[]) => {
+  // The action is recorded after it happened (a failure to record leaves the action done and
+  // is thrown, so the operator sees that the timeline lacks it), at the time it began: a
+  // redriven message can be handled again before the admin's call returns.
+  const record = async (
+    action: 'redriven' | 'discarded',
+    deadLetters: readonly DeadLetter[],
+    at: number,
+  ) => {
     if (!deadLetters.length) return;
-    const at = clock();
     const records: AuditRecord[] = deadLetters.map((d) => ({
       id: uuidv7(),
       action,
@@ -56,14 +60,16 @@ export function createDeadLetterDesk(options: DeadLetterDeskOptions): DeadLetter
     list: (subscription, listOptions) => admin.list(subscription, listOptions),
     get: (subscription, handle) => admin.get(subscription, handle),
     async redrive(subscription, selection) {
+      const at = clock();
       const redriven = await admin.redrive(subscription, selection);
-      await record('redriven', redriven);
+      await record('redriven', redriven, at);
       return redriven;
     },
     async discard(subscription, handle) {
+      const at = clock();
       const deadLetter = await admin.get(subscription, handle);
       if (!deadLetter || !(await admin.discard(subscription, handle))) return false;
-      await record('discarded', [deadLetter]);
+      await record('discarded', [deadLetter], at);
       return true;
     },
   };
