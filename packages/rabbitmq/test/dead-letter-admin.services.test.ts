@@ -185,7 +185,7 @@ describe('rabbitmq dead-letter admin on a real broker', () => {
     const [deadLetter] = listed;
     expect(deadLetter!.reason.code).toBe('EDA_UNKNOWN');
     expect(deadLetter!.reason.message).toContain(`from queue "${workQueue}" (rejected)`);
-    expect(deadLetter!.destination, 'published to the exchange').toBe(`${ns.prefix}.events`);
+    expect(deadLetter!.destination, 'the queue it was delivered from').toBe(workQueue);
     expect(Number.isNaN(Date.parse(deadLetter!.failedAt ?? ''))).toBe(false);
     expect(deadLetter!.attributes).toMatchObject({ id: 'thing-1', type: 'thing.done' });
 
