@@ -34,13 +34,19 @@ afterEach(async () => {
 /** Orders and shipping on one in-memory broker, reported to a monitor; shipping fails while `broken`. */
 async function system() {
   const store = createInMemoryMonitorStore();
+  // Records the monitor took: the waits fail on a stall of these, not on a total time.
+  let ingested = 0;
+  const progress = () => ingested;
   const monitor = createWorkflowMonitor({ store, workflows: [order] });
   const transport = createInMemoryTransport();
   closers.push(() => transport.close());
   const reporterOf = (service: string) =>
     createAuditReporter({
       service,
-      sink: async (records) => void (await monitor.ingest(records)),
+      sink: async (records) => {
+        ingested += records.length;
+        await monitor.ingest(records);
+      },
       flushDelayMs: 1,
     });
   const shipping = reporterOf('shipping');
@@ -65,19 +71,24 @@ async function system() {
     admin: createInMemoryDeadLetterAdmin(transport.broker),
     monitor,
   });
-  return { monitor, store, ordersBus, broken, desk };
+  return { monitor, store, ordersBus, broken, desk, progress };
 }
 
 describe('dead-letter desk', () => {
   it('lists, shows and redrives a dead letter from the CLI; the flow goes from failed to completed with the redrive in its timeline', async () => {
-    const { monitor, store, ordersBus, broken, desk } = await system();
+    const { monitor, store, ordersBus, broken, desk, progress } = await system();
     await ordersBus.publish(OrderPlaced, { orderId: 'o-1' }, { id: 'placed-1' });
     await until(
       async () => (await monitor.flow('placed-1'))?.summary.state === 'failed',
       'the flow to fail',
+      progress,
     );
     // The monitor may hear of the dead letter (the consumer's observer) before the broker stored it.
-    await until(async () => (await desk.list('shipping')).length === 1, 'the stored dead letter');
+    await until(
+      async () => (await desk.list('shipping')).length === 1,
+      'the stored dead letter',
+      progress,
+    );
     const printed: string[] = [];
     const cli = (...argv: string[]) => {
       printed.length = 0;
@@ -102,6 +113,7 @@ describe('dead-letter desk', () => {
     await until(
       async () => (await monitor.flow('placed-1'))?.summary.state === 'completed',
       'the flow to complete',
+      progress,
     );
     const flow = await monitor.flow('placed-1');
     const seen = flow!.timeline.map((r) => `${r.service} ${r.action} ${r.type}`);
@@ -126,10 +138,14 @@ describe('dead-letter desk', () => {
   });
 
   it('the page lists dead letters escaped, its buttons redrive and discard, and refuses posts from another site or for a subscription it does not watch', async () => {
-    const { monitor, store, ordersBus, broken, desk } = await system();
+    const { monitor, store, ordersBus, broken, desk, progress } = await system();
     for (const id of ['placed-1', 'placed-2'])
       await ordersBus.publish(OrderPlaced, { orderId: id }, { id });
-    await until(async () => (await desk.list('shipping')).length === 2, 'two dead letters');
+    await until(
+      async () => (await desk.list('shipping')).length === 2,
+      'two dead letters',
+      progress,
+    );
     const server = createMonitorServer({
       store,
       deadLetters: { desk, subscriptions: ['shipping'] },
@@ -192,6 +208,7 @@ describe('dead-letter desk', () => {
     await until(
       async () => (await monitor.flow('placed-1'))?.summary.state === 'completed',
       'the redriven flow to complete',
+      progress,
     );
     expect((await monitor.flow('placed-2'))?.summary.state, 'the discarded one stays failed').toBe(
       'failed',

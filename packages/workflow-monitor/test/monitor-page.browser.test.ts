@@ -59,6 +59,8 @@ describe.skipIf(!CHROMIUM)(
       releaseShipping = resolve;
     });
     let monitor: ReturnType<typeof createWorkflowMonitor>;
+    // Records the monitor took: the waits fail on a stall of these, not on a total time.
+    let ingested = 0;
 
     beforeAll(async () => {
       shots =
@@ -72,7 +74,10 @@ describe.skipIf(!CHROMIUM)(
       const reporterOf = (service: string) =>
         createAuditReporter({
           service,
-          sink: async (records) => void (await monitor.ingest(records)),
+          sink: async (records) => {
+            ingested += records.length;
+            await monitor.ingest(records);
+          },
           flushDelayMs: 1,
         });
       const busOf = (service: string) =>
@@ -104,7 +109,11 @@ describe.skipIf(!CHROMIUM)(
       const orders = busOf('orders');
       for (const id of ['order-1', 'order-2', 'order-3'])
         await orders.publish(OrderPlaced, { orderId: id }, { id, correlationId: id });
-      await until(async () => (await monitor.flows()).length === 3, 'three flows');
+      await until(
+        async () => (await monitor.flows()).length === 3,
+        'three flows',
+        () => ingested,
+      );
       await new Promise((resolve) => setTimeout(resolve, 400));
       await monitor.evaluate();
       const desk = createDeadLetterDesk({
@@ -191,6 +200,7 @@ describe.skipIf(!CHROMIUM)(
       await until(
         async () => (await monitor.flow('order-3'))?.summary.state === 'completed',
         'order-3 to complete after the redrive',
+        () => ingested,
       );
       await page.close();
     });
